@@ -1,0 +1,36 @@
+# deepfake-detector: `make demo DATA=...` trains and evaluates the seed-CNN recipe; `make test` runs the tests.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+DATA   ?= kaggle
+CONFIG ?= configs/seed-cnn.yaml
+RUN    ?= runs/demo-seed-cnn
+# torch/torchvision pinned to the releases these machines hold on local disk.
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: install demo test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: install
+	$(BIN)/deepfake-detector train --config $(CONFIG) --data $(DATA) --out $(RUN) --overwrite
+	$(BIN)/deepfake-detector evaluate $(RUN) --data $(DATA) --out $(RUN)/eval-test
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

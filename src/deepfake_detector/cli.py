@@ -1,0 +1,133 @@
+"""Command line: ``deepfake-detector {train,evaluate,predict,models}``.
+
+User errors print one line (``error: ...``) and exit with status 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from deepfake_detector.errors import DeepfakeDetectorError
+
+
+def _summary(metrics: dict) -> str:
+    auc = metrics.get("roc_auc")
+    return (f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  precision={metrics['precision']:.4f}  "
+            f"recall={metrics['recall']:.4f}  f1={metrics['f1']:.4f}  "
+            f"roc_auc={'n/a' if auc is None else f'{auc:.4f}'}  "
+            f"[TP {metrics['tp']}  TN {metrics['tn']}  FP {metrics['fp']}  FN {metrics['fn']}]")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from deepfake_detector.config import load_config
+    from deepfake_detector.training import train
+
+    overrides = list(args.overrides)
+    if args.data:
+        overrides.append(f"data.path={args.data}")
+    cfg = load_config(args.config, overrides)
+    out = Path(args.out or Path("runs") / cfg.name)
+    result = train(cfg, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    last = result.history[-1] if result.history else {}
+    print(f"trained {cfg.name}: {len(result.history)} epochs, {last.get('train_img_per_s')} img/s (last epoch)")
+    print(f"validation: {_summary(result.validation.metrics)}")
+    if result.bad_files:
+        print(f"skipped {len(result.bad_files)} bad file(s): see {out / 'bad_files.csv'}")
+    print(f"model saved to {out}  (report: {result.validation.report})")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from deepfake_detector.evaluation import evaluate
+
+    result = evaluate(args.model, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
+                      progress=not args.quiet)
+    print(_summary(result.metrics))
+    if result.bad_files:
+        print(f"skipped {len(result.bad_files)} bad file(s): see {result.out_dir / 'bad_files.csv'}")
+    print(f"metrics: {result.out_dir / 'metrics.json'}\nreport:  {result.report}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from deepfake_detector.inference import Detector, expand_paths
+    from deepfake_detector.inference.writers import print_table, write_predictions
+
+    if args.model is None:
+        raise DeepfakeDetectorError("no model given: pass --model RUN_FOLDER (a folder written by 'train')")
+    detector = Detector.load(args.model)
+    files = expand_paths(args.paths)
+    if not files:
+        raise DeepfakeDetectorError("no image files found in the given paths")
+    predictions = detector.predict(files, batch_size=args.batch_size, progress=not args.quiet and len(files) > 64)
+    print_table(predictions, limit=None if args.output is None else 20)
+    if args.output:
+        write_predictions(predictions, args.output, detector)
+        print(f"wrote {len(predictions)} rows to {args.output}")
+    n_bad = sum(p.error is not None for p in predictions)
+    n_fake = sum(p.label == "fake" for p in predictions)
+    print(f"{len(predictions)} file(s): {n_fake} fake, {len(predictions) - n_fake - n_bad} real, {n_bad} unreadable"
+          f"  (threshold {detector.threshold:.3f})")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from deepfake_detector.models import list_models
+
+    print("\n".join(list_models()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepfake-detector",
+                                     description="Tell real face photos from GAN-generated ones.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a recipe (config) on a dataset")
+    p.add_argument("--config", help="recipe YAML, e.g. configs/seed-cnn.yaml")
+    p.add_argument("--data", help="dataset folder or CSV manifest ('kaggle' downloads the 140k dataset)")
+    p.add_argument("--out", help="run folder (default runs/<name>)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="delete an existing run folder and start again")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=3")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a saved model on a dataset split")
+    p.add_argument("model", help="model folder written by 'train'")
+    p.add_argument("--data", required=True, help="dataset folder or CSV manifest")
+    p.add_argument("--split", help="train, valid, test or all (default: test if the dataset has one, else all)")
+    p.add_argument("--out", help="output folder (default <model>/eval-<split>)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="score image files, folders or globs")
+    p.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or glob patterns")
+    p.add_argument("--model", help="model folder written by 'train'")
+    p.add_argument("--output", help="write results to a .csv or .json file")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("models", help="list the model names the registry can build")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DeepfakeDetectorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted" + ("; continue with --resume" if args.command == "train" else ""), file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

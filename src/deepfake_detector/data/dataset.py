@@ -1,0 +1,119 @@
+"""A map-style dataset that never crashes on a bad file: it reports it and the batch goes on.
+
+Images are decoded once, resized to the model's input size and, when they fit in memory, kept as one
+contiguous uint8 tensor, so later epochs cost only augmentation (and DataLoader workers forked after
+the cache is filled share it copy-on-write).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from deepfake_detector.data.decode import read_image
+from deepfake_detector.data.samples import BadFile, Sample
+from deepfake_detector.data.transforms import resize_uint8
+from deepfake_detector.errors import ImageDecodeError
+from deepfake_detector.models.preprocess import Preprocess
+
+DEFAULT_CACHE_LIMIT_BYTES = 4 * 2**30
+
+
+class ImageDataset(Dataset):
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        preprocess: Preprocess,
+        transform: Callable[[torch.Tensor], torch.Tensor],
+        cache: bool | str = "auto",
+        cache_limit_bytes: int = DEFAULT_CACHE_LIMIT_BYTES,
+        progress: bool = True,
+    ) -> None:
+        self.samples = list(samples)
+        self.preprocess = preprocess
+        self.transform = transform
+        self.errors: dict[int, str] = {}
+        self._cache: torch.Tensor | None = None
+        h, w = preprocess.input_size
+        if cache == "auto":
+            cache = len(self.samples) * 3 * h * w <= cache_limit_bytes
+        if cache:
+            self._fill_cache(progress)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def _load(self, index: int) -> torch.Tensor:
+        return resize_uint8(read_image(self.samples[index].path), self.preprocess)
+
+    def _fill_cache(self, progress: bool) -> None:
+        h, w = self.preprocess.input_size
+        cache = torch.zeros((len(self.samples), 3, h, w), dtype=torch.uint8)
+
+        def fill(index: int) -> None:
+            try:
+                cache[index] = self._load(index)
+            except ImageDecodeError as exc:
+                self.errors[index] = str(exc)
+
+        # Decoding releases the GIL, so threads use every core without forking.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(tqdm(pool.map(fill, range(len(self.samples))), total=len(self.samples),
+                      desc="Decoding images", unit="img", disable=not progress, leave=False))
+        self._cache = cache
+
+    @property
+    def bad_files(self) -> list[BadFile]:
+        """Files found bad so far (all of them, once the cache is filled)."""
+        return [BadFile(str(self.samples[i].path), reason) for i, reason in sorted(self.errors.items())]
+
+    def __getitem__(self, index: int) -> dict:
+        if index in self.errors:
+            return {"index": index, "error": self.errors[index]}
+        if self._cache is not None:
+            image = self._cache[index]
+        else:
+            try:
+                image = self._load(index)
+            except ImageDecodeError as exc:
+                return {"index": index, "error": str(exc)}
+        return {"index": index, "image": self.transform(image), "label": self.samples[index].label}
+
+
+def collate_skipping_bad(items: list[dict]) -> dict:
+    """Stack the good items; pass the bad ones on as :class:`BadFile` rows for the run's report."""
+    good = [it for it in items if "error" not in it]
+    bad = [(it["index"], it["error"]) for it in items if "error" in it]
+    return {
+        "image": torch.stack([it["image"] for it in good]) if good else None,
+        "label": torch.tensor([it["label"] for it in good], dtype=torch.float32),
+        "index": torch.tensor([it["index"] for it in good], dtype=torch.long),
+        "bad": bad,
+    }
+
+
+def default_num_workers() -> int:
+    """Leave one core to the model: on a 2-core machine that is one loader worker."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def make_loader(
+    dataset: ImageDataset, batch_size: int, shuffle: bool, num_workers: int | None = None, seed: int = 0
+) -> DataLoader:
+    workers = default_num_workers() if num_workers is None else num_workers
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        collate_fn=collate_skipping_bad,
+        generator=generator,
+        pin_memory=torch.cuda.is_available(),
+    )

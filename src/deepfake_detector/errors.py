@@ -1,0 +1,24 @@
+"""User-facing errors: each carries one sentence that names the file or value and the problem.
+
+The CLI prints these as ``error: <message>`` and exits non-zero, never with a traceback.
+"""
+
+
+class DeepfakeDetectorError(Exception):
+    """Base class for every error the toolkit reports to a user."""
+
+
+class ConfigError(DeepfakeDetectorError):
+    """A configuration value or file is invalid."""
+
+
+class DatasetError(DeepfakeDetectorError):
+    """A dataset is missing, empty or laid out in a way we cannot read."""
+
+
+class ImageDecodeError(DeepfakeDetectorError):
+    """One image file cannot be read (empty, truncated, corrupt or not an image)."""
+
+
+class ModelLoadError(DeepfakeDetectorError):
+    """A saved model or its weights cannot be loaded."""

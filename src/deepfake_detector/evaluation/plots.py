@@ -1,0 +1,87 @@
+"""Plots for reports: confusion matrix, ROC curve, training curves. All written atomically as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+from deepfake_detector.utils.atomic import atomic_path  # noqa: E402
+
+_REAL_COLOR, _FAKE_COLOR = "#2b7bba", "#d7301f"
+
+
+def _save(fig: plt.Figure, path: str | Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_confusion_matrix(tp: int, tn: int, fp: int, fn: int, path: str | Path, title: str = "") -> Path:
+    matrix = np.array([[tn, fp], [fn, tp]])
+    fig, ax = plt.subplots(figsize=(4.2, 3.8))
+    ax.imshow(matrix, cmap="Blues")
+    names = [["TN", "FP"], ["FN", "TP"]]
+    for i in range(2):
+        for j in range(2):
+            share = matrix[i, j] / max(1, matrix[i].sum())
+            color = "white" if matrix[i, j] > matrix.max() / 2 else "black"
+            ax.text(j, i, f"{names[i][j]}\n{matrix[i, j]}\n({share:.1%} of row)", ha="center", va="center",
+                    color=color, fontsize=10)
+    ax.set_xticks([0, 1], ["real", "fake"])
+    ax.set_yticks([0, 1], ["real", "fake"])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or "Confusion matrix (fake = positive)")
+    return _save(fig, path)
+
+
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path) -> Path:
+    """One ROC curve per named (labels, scores) pair, with its AUC in the legend."""
+    from sklearn.metrics import auc
+
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    for name, (labels, scores) in curves.items():
+        fpr, tpr, _ = roc_curve(labels, scores)
+        ax.plot(fpr, tpr, lw=2, label=f"{name} (AUC {auc(fpr, tpr):.3f})")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+    ax.set_xlabel("false positive rate (real called fake)")
+    ax.set_ylabel("true positive rate (fakes caught)")
+    ax.set_title("ROC curve")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_score_histogram(labels: np.ndarray, scores: np.ndarray, threshold: float, path: str | Path) -> Path:
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    bins = np.linspace(0, 1, 26)
+    ax.hist(scores[labels == 0], bins=bins, alpha=0.6, color=_REAL_COLOR, label="real")
+    ax.hist(scores[labels == 1], bins=bins, alpha=0.6, color=_FAKE_COLOR, label="fake")
+    ax.axvline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:.2f}")
+    ax.set_xlabel("P(fake)")
+    ax.set_ylabel("images")
+    ax.set_title("Score distribution")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_training_curves(history: list[dict], path: str | Path) -> Path:
+    """Loss and accuracy per epoch, train vs validation (the seed papers' curves)."""
+    epochs = [row["epoch"] for row in history]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, metric in zip(axes, ("loss", "acc"), strict=True):
+        for split, color in (("train", _REAL_COLOR), ("val", _FAKE_COLOR)):
+            values = [row.get(f"{split}_{metric}") for row in history]
+            ax.plot(epochs, values, marker="o", color=color, label=f"{split}")
+        ax.set_xlabel("epoch")
+        ax.set_title("loss (binary cross-entropy)" if metric == "loss" else "accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return _save(fig, path)

@@ -1,0 +1,115 @@
+"""The Python API: ``Detector.load(model_dir).predict(paths_or_images)``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from deepfake_detector.data.dataset import ImageDataset, make_loader
+from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
+from deepfake_detector.data.transforms import build_transform, resize_uint8
+from deepfake_detector.inference.artifacts import load_model, save_model
+from deepfake_detector.models.preprocess import Preprocess
+
+ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
+
+
+@dataclass
+class Prediction:
+    path: str | None
+    p_fake: float | None
+    label: str | None  # "fake" or "real"; None when the file could not be read
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _to_uint8_chw(image: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGB"))
+    if isinstance(image, np.ndarray):
+        if image.ndim == 2:
+            image = np.stack([image] * 3, axis=-1)
+        image = torch.from_numpy(np.ascontiguousarray(image[..., :3])).permute(2, 0, 1)
+    if image.dtype != torch.uint8 or image.ndim != 3 or image.shape[0] != 3:
+        raise ValueError("tensor images must be uint8 with shape (3, H, W)")
+    return image
+
+
+class Detector:
+    """A trained real-vs-fake classifier with its preprocessing and decision threshold."""
+
+    def __init__(self, model: torch.nn.Module, meta: dict, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        self.meta = meta
+        self.threshold = float(meta.get("threshold", 0.5))
+        self.transform = build_transform(self.preprocess)
+
+    @property
+    def preprocess(self) -> Preprocess:
+        return self.model.preprocess
+
+    @classmethod
+    def load(cls, folder: str | Path, device: str | None = None) -> Detector:
+        model, meta = load_model(folder)
+        meta["path"] = str(folder)
+        return cls(model, meta, device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+    def save(self, folder: str | Path) -> Path:
+        extra = {k: v for k, v in self.meta.items() if k not in ("model", "preprocess", "threshold", "path")}
+        m = self.meta["model"]
+        return save_model(self.model, folder, name=m["name"], args=m["args"], threshold=self.threshold, info=extra)
+
+    def label_for(self, p_fake: float) -> str:
+        return LABEL_NAMES[FAKE if p_fake >= self.threshold else REAL]
+
+    @torch.inference_mode()
+    def scores(self, batch: torch.Tensor) -> torch.Tensor:
+        """P(fake) for a normalised float batch (N, 3, H, W)."""
+        return torch.sigmoid(self.model(batch.to(self.device)).float()).cpu()
+
+    def score_dataset(self, dataset: ImageDataset, batch_size: int = 64, num_workers: int | None = None,
+                      progress: bool = True) -> tuple[dict[int, float], dict[int, str]]:
+        """Scores by sample index, and errors by sample index, for every sample of ``dataset``."""
+        scores: dict[int, float] = {}
+        errors: dict[int, str] = dict(dataset.errors)
+        loader = make_loader(dataset, batch_size, shuffle=False, num_workers=num_workers)
+        for batch in tqdm(loader, desc="Scoring", unit="batch", disable=not progress, leave=False):
+            errors.update(dict(batch["bad"]))
+            if batch["image"] is not None:
+                scores.update(zip(batch["index"].tolist(), self.scores(batch["image"]).tolist(), strict=True))
+        return scores, errors
+
+    def predict(self, inputs: ImageInput | list[ImageInput], batch_size: int = 32,
+                progress: bool = False) -> list[Prediction]:
+        """Predict for files and/or in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8 tensors).
+
+        A file that cannot be read gets a Prediction with ``error`` set; the others are unaffected.
+        """
+        items = inputs if isinstance(inputs, list | tuple) else [inputs]
+        results: list[Prediction | None] = [None] * len(items)
+        file_pos = [i for i, it in enumerate(items) if isinstance(it, str | Path)]
+        if file_pos:
+            samples = [Sample(Path(items[i]), REAL) for i in file_pos]  # label unused at inference
+            dataset = ImageDataset(samples, self.preprocess, self.transform, cache=False)
+            workers = None if len(samples) >= 4 * batch_size else 0
+            scores, errors = self.score_dataset(dataset, batch_size, workers, progress)
+            for j, i in enumerate(file_pos):
+                p = scores.get(j)
+                results[i] = Prediction(str(items[i]), p, self.label_for(p) if p is not None else None, errors.get(j))
+        mem_pos = [i for i in range(len(items)) if results[i] is None]
+        for start in range(0, len(mem_pos), batch_size):
+            chunk = mem_pos[start:start + batch_size]
+            batch = torch.stack([self.transform(resize_uint8(_to_uint8_chw(items[i]), self.preprocess))
+                                 for i in chunk])
+            for i, p in zip(chunk, self.scores(batch).tolist(), strict=True):
+                results[i] = Prediction(None, p, self.label_for(p))
+        return results  # type: ignore[return-value]

@@ -1,0 +1,30 @@
+"""Expand what a user types (files, folders, globs) into a list of image files."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from deepfake_detector.data.decode import IMAGE_EXTENSIONS
+from deepfake_detector.errors import DeepfakeDetectorError
+
+
+def expand_paths(items: list[str | Path]) -> list[Path]:
+    """Files are kept as given (bad ones are reported per file later); folders are searched
+    recursively for images; globs are expanded. A name that matches nothing is an error."""
+    files: list[Path] = []
+    for item in items:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*")
+                            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+        elif path.exists():
+            files.append(path)
+        elif glob.has_magic(str(item)):
+            matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+            if not matches:
+                raise DeepfakeDetectorError(f"{item}: pattern matches no files")
+            files += matches
+        else:
+            raise DeepfakeDetectorError(f"{item}: no such file or folder")
+    return list(dict.fromkeys(files))  # de-duplicate, keep order

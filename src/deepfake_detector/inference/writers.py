@@ -1,0 +1,34 @@
+"""Prediction output: an aligned table on screen, CSV or JSON on disk (written atomically)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deepfake_detector.errors import DeepfakeDetectorError
+from deepfake_detector.inference.detector import Detector, Prediction
+from deepfake_detector.utils.atomic import write_csv, write_json
+
+COLUMNS = ["path", "p_fake", "label", "error"]
+
+
+def print_table(predictions: list[Prediction], limit: int | None = None) -> None:
+    shown = predictions if limit is None else predictions[:limit]
+    width = min(70, max([len(p.path or "") for p in shown] + [4]))
+    print(f"{'path':<{width}}  {'P(fake)':>7}  label")
+    for p in shown:
+        path = p.path if len(p.path or "") <= width else "…" + p.path[-width + 1:]
+        score = f"{p.p_fake:7.4f}" if p.p_fake is not None else "      —"
+        print(f"{path:<{width}}  {score}  {p.label or 'error: ' + (p.error or '')}")
+    if limit is not None and len(predictions) > limit:
+        print(f"... and {len(predictions) - limit} more")
+
+
+def write_predictions(predictions: list[Prediction], path: str | Path, detector: Detector) -> None:
+    path = Path(path)
+    rows = [p.to_dict() for p in predictions]
+    if path.suffix.lower() == ".csv":
+        write_csv(path, rows, COLUMNS)
+    elif path.suffix.lower() == ".json":
+        write_json(path, {"model": detector.meta.get("path"), "threshold": detector.threshold, "predictions": rows})
+    else:
+        raise DeepfakeDetectorError(f"{path}: output must end in .csv or .json")

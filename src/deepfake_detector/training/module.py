@@ -1,0 +1,51 @@
+"""The Lightning module: any registered model + binary cross-entropy on one logit per image."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+
+from deepfake_detector.config import TrainConfig
+
+
+class BinaryDetectorModule(L.LightningModule):
+    def __init__(self, model: nn.Module, train_cfg: TrainConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.cfg = train_cfg
+        self.loss_fn = nn.BCEWithLogitsLoss()
+        # (stage, sample index) -> reason, for files skipped while training
+        self.bad_seen: dict[tuple[str, int], str] = {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def _step(self, batch: dict, stage: str) -> torch.Tensor | None:
+        for index, reason in batch["bad"]:
+            self.bad_seen[(stage, index)] = reason
+        if batch["image"] is None:
+            return None  # every file of this batch was bad: Lightning skips the step
+        logits = self(batch["image"])
+        labels = batch["label"]
+        loss = self.loss_fn(logits.float(), labels)
+        acc = ((logits > 0).float() == labels).float().mean()
+        n = len(labels)
+        self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=n, sync_dist=True)
+        self.log(f"{stage}_acc", acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=n, sync_dist=True)
+        return loss
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        cfg = self.cfg
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)

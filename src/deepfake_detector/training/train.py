@@ -1,0 +1,118 @@
+"""Train a recipe end to end: data -> model -> Lightning fit -> saved model folder -> validation report.
+
+The run folder is a self-contained model (see ``inference/artifacts.py``) plus everything needed to
+trust and resume it: ``config.yaml`` (resolved), ``history.csv``, ``curves.png``, ``checkpoints/``
+(best and last), ``bad_files.csv`` and ``eval-valid/`` (metrics and report on the validation split).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+from deepfake_detector.config import RunConfig
+from deepfake_detector.data.dataset import ImageDataset, make_loader
+from deepfake_detector.data.discovery import discover
+from deepfake_detector.data.kaggle import resolve_data_source
+from deepfake_detector.data.samples import BadFile
+from deepfake_detector.data.splits import make_splits
+from deepfake_detector.data.transforms import build_transform
+from deepfake_detector.errors import ConfigError
+from deepfake_detector.evaluation.evaluate import Evaluation, evaluate_samples
+from deepfake_detector.inference.artifacts import save_model
+from deepfake_detector.inference.detector import Detector
+from deepfake_detector.models import create_model
+from deepfake_detector.training.history import HistoryCallback
+from deepfake_detector.training.module import BinaryDetectorModule
+from deepfake_detector.utils.atomic import write_csv, write_text
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    history: list[dict]
+    validation: Evaluation
+    bad_files: list[BadFile]
+
+
+def _prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> Path | None:
+    """Returns the checkpoint to resume from, if any; refuses to clobber a finished run silently."""
+    last = out / "checkpoints" / "last.ckpt"
+    if resume:
+        if not last.is_file():
+            raise ConfigError(f"{out}: nothing to resume (no checkpoints/last.ckpt)")
+        return last
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"{out}: run folder already exists; pass --resume to continue it or "
+                              "--overwrite to start again")
+        shutil.rmtree(out)
+    return None
+
+
+def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
+          progress: bool = True) -> TrainResult:
+    out = Path(out_dir)
+    ckpt = _prepare_out_dir(out, resume, overwrite)
+    L.seed_everything(cfg.train.seed, workers=True, verbose=False)
+
+    data_path = resolve_data_source(cfg.data.path)
+    dataset = discover(data_path)
+    splits = make_splits(dataset, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit)
+    model = create_model(cfg.model.name, **cfg.model.args)
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "config.yaml", cfg.model_copy(update={"data": cfg.data.model_copy(
+        update={"path": str(data_path)})}).to_yaml())
+
+    cache = {"on": True, "off": False}.get(cfg.data.cache, "auto")
+    pre = model.preprocess
+    train_set = ImageDataset(splits.train, pre, build_transform(pre, cfg.augment), cache=cache, progress=progress)
+    val_set = ImageDataset(splits.valid, pre, build_transform(pre), cache=cache, progress=progress)
+    bs, workers, seed = cfg.train.batch_size, cfg.data.num_workers, cfg.train.seed
+    train_loader = make_loader(train_set, bs, shuffle=True, num_workers=workers, seed=seed)
+    val_loader = make_loader(val_set, bs, shuffle=False, num_workers=workers, seed=seed)
+
+    module = BinaryDetectorModule(model, cfg.train)
+    history = HistoryCallback(out, len(splits.train))
+    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
+                                 mode="min", save_last=True)
+    callbacks: list[L.Callback] = [history, checkpoint]
+    if cfg.train.early_stopping_patience:
+        callbacks.append(EarlyStopping("val_loss", patience=cfg.train.early_stopping_patience))
+    trainer = L.Trainer(
+        max_epochs=cfg.train.epochs, accelerator=cfg.train.accelerator, devices=cfg.train.devices,
+        num_nodes=cfg.train.num_nodes, strategy=cfg.train.strategy, precision=cfg.train.precision,
+        callbacks=callbacks, logger=False, enable_progress_bar=progress, enable_model_summary=progress,
+        num_sanity_val_steps=0, default_root_dir=out,
+    )
+    trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
+
+    if cfg.train.keep == "best" and checkpoint.best_model_path:
+        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
+        module.load_state_dict(state)
+
+    samples = {"train": splits.train, "val": splits.valid}
+    bad = train_set.bad_files + val_set.bad_files + dataset.skipped
+    bad += [BadFile(str(samples[stage][i].path), r) for (stage, i), r in sorted(module.bad_seen.items())]
+    bad = list({b.path: b for b in bad}.values())
+    write_csv(out / "bad_files.csv", [{"path": b.path, "reason": b.reason} for b in bad], ["path", "reason"])
+
+    info = {
+        "run_name": cfg.name,
+        "paper": cfg.paper,
+        "training": {"data": str(data_path), "seed": seed, "val_fraction": cfg.data.val_fraction,
+                     "n_train": len(splits.train), "n_valid": len(splits.valid), "epochs": trainer.current_epoch,
+                     "kept": cfg.train.keep, "valid_is_held_out": splits.valid_is_held_out},
+    }
+    save_model(module.model.cpu(), out, name=cfg.model.name, args=cfg.model.args,
+               threshold=cfg.train.threshold, info=info)
+    detector = Detector.load(out, device="cpu")
+    validation = evaluate_samples(detector, splits.valid, out / "eval-valid", title=f"Validation: {cfg.name}",
+                                  subtitle=f"{cfg.name} · {data_path} · validation split", progress=progress)
+    return TrainResult(out, history.rows, validation, bad)
