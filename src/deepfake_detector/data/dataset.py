@@ -33,10 +33,13 @@ class ImageDataset(Dataset):
         cache: bool | str = "auto",
         cache_limit_bytes: int = DEFAULT_CACHE_LIMIT_BYTES,
         progress: bool = True,
+        perturb: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
     ) -> None:
         self.samples = list(samples)
         self.preprocess = preprocess
         self.transform = transform
+        # Optional ``perturb(decoded_uint8_image, sample_index)``, run before the resize (robustness tests).
+        self.perturb = perturb
         self.errors: dict[int, str] = {}
         self._cache: torch.Tensor | None = None
         h, w = preprocess.input_size
@@ -49,7 +52,10 @@ class ImageDataset(Dataset):
         return len(self.samples)
 
     def _load(self, index: int) -> torch.Tensor:
-        return resize_uint8(read_image(self.samples[index].path), self.preprocess)
+        image = read_image(self.samples[index].path)
+        if self.perturb is not None:
+            image = self.perturb(image, index)
+        return resize_uint8(image, self.preprocess)
 
     def _fill_cache(self, progress: bool) -> None:
         h, w = self.preprocess.input_size
