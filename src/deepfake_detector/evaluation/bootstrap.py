@@ -49,3 +49,14 @@ def threshold_free_cis(y: np.ndarray, scores: np.ndarray, w: np.ndarray,
                        confidence: float = CONFIDENCE) -> dict[str, list[float] | None]:
     """Intervals for ROC-AUC, AP, EER, TPR at fixed FPR, log-loss, Brier and ECE."""
     return {k: _interval(v, confidence) for k, v in threshold_free_metrics(y, scores, w).items()}
+
+
+def confusion_cis(tp: int, tn: int, fp: int, fn: int, n_resamples: int = N_RESAMPLES, seed: int = 0,
+                  confidence: float = CONFIDENCE) -> dict[str, list[float] | None]:
+    """The same stratified bootstrap when only a confusion matrix is known (e.g. a paper's): per class,
+    the resampled count of correct calls is binomial."""
+    rng = np.random.default_rng(seed)
+    tp_b = rng.binomial(tp + fn, tp / max(1, tp + fn), n_resamples)
+    tn_b = rng.binomial(tn + fp, tn / max(1, tn + fp), n_resamples)
+    rates = confusion_rates(tp_b, tn_b, tn + fp - tn_b, tp + fn - tp_b)
+    return {k: _interval(rates[k], confidence) for k in THRESHOLD_KEYS}

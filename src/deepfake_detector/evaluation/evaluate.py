@@ -1,20 +1,31 @@
-"""Evaluate a saved model on a dataset split: metrics.json, plots, predictions and an HTML report."""
+"""Evaluate a saved model on one or several datasets: metrics.json, plots, predictions and HTML reports.
+
+One set: ``<out>/`` holds everything. Several sets: one sub-folder per set, plus a cross-dataset table
+and ROC plot at the top (``cross.py``). ``perturbations`` adds the robustness suite per set.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from deepfake_detector.data.dataset import ImageDataset
 from deepfake_detector.data.discovery import discover
 from deepfake_detector.data.samples import LABEL_NAMES, BadFile, Sample
 from deepfake_detector.data.splits import select_split
-from deepfake_detector.evaluation.metrics import binary_metrics
+from deepfake_detector.evaluation.cross import dataset_names, write_cross_dataset
+from deepfake_detector.evaluation.operating_point import calibrate_detector
 from deepfake_detector.evaluation.paper import paper_reference
-from deepfake_detector.evaluation.plots import plot_confusion_matrix, plot_roc, plot_score_histogram
+from deepfake_detector.evaluation.perturb import Perturbation, parse_perturbations
+from deepfake_detector.evaluation.plots import (
+    plot_confusion_matrix,
+    plot_reliability,
+    plot_roc,
+    plot_score_histogram,
+)
 from deepfake_detector.evaluation.report import write_report
+from deepfake_detector.evaluation.robustness import robustness_section, run_robustness
+from deepfake_detector.evaluation.scoring import Scored, score_samples
+from deepfake_detector.evaluation.summary import summarize
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.utils.atomic import write_csv, write_json
 
@@ -24,61 +35,107 @@ class Evaluation:
     metrics: dict
     out_dir: Path
     bad_files: list[BadFile]
+    scored: Scored | None = None
+    robustness: list[dict] = field(default_factory=list)
+    per_dataset: dict[str, Evaluation] = field(default_factory=dict)
 
     @property
     def report(self) -> Path:
         return self.out_dir / "report.html"
 
 
+def _plots(detector: Detector, scored: Scored, metrics: dict, out: Path, name: str) -> list[Path]:
+    at = metrics["at_selected"]
+    plots = [plot_confusion_matrix(at["tp"], at["tn"], at["fp"], at["fn"], out / "confusion_matrix.png",
+                                   title=f"Confusion matrix at threshold {at['threshold']:.3f}")]
+    if detector.threshold != 0.5:
+        d = metrics["at_default"]
+        plots.append(plot_confusion_matrix(d["tp"], d["tn"], d["fp"], d["fn"],
+                                           out / "confusion_matrix_0.5.png",
+                                           title="Confusion matrix at threshold 0.5"))
+    if metrics["roc_auc"] is not None:
+        plots.append(plot_roc({name: (scored.labels, scored.p_fake)}, out / "roc.png"))
+    plots.append(plot_score_histogram(scored.labels, scored.p_fake, detector.threshold, out / "scores.png"))
+    plots.append(plot_reliability(metrics["reliability"], out / "reliability.png", metrics["ece"]))
+    curves = Path(detector.meta.get("path", "")) / "curves.png"
+    return plots + ([curves] if curves.is_file() else [])
+
+
 def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | Path, *, title: str,
                      subtitle: str, skipped: list[BadFile] | None = None, batch_size: int = 64,
-                     progress: bool = True) -> Evaluation:
+                     progress: bool = True, perturbations: list[Perturbation] | None = None,
+                     info: dict | None = None, seed: int = 0) -> Evaluation:
     """Score ``samples``, then write metrics.json, predictions.csv, bad_files.csv, plots and report."""
     out = Path(out_dir)
-    dataset = ImageDataset(samples, detector.preprocess, detector.transform, cache=False)
-    scores, errors = detector.score_dataset(dataset, batch_size=batch_size, progress=progress)
-    bad = list(skipped or []) + [BadFile(str(samples[i].path), r) for i, r in sorted(errors.items())]
-    scored = sorted(scores)
-    if not scored:
-        from deepfake_detector.errors import DatasetError
-
-        raise DatasetError(f"no readable images to evaluate ({len(bad)} bad files; see the list above)")
-    labels = np.array([samples[i].label for i in scored])
-    probs = np.array([scores[i] for i in scored])
-    metrics = binary_metrics(labels, probs, detector.threshold)
-    metrics["n_skipped"] = len(bad)
-    metrics["model"] = detector.meta.get("path")
-
+    scored = score_samples(detector, samples, batch_size=batch_size, progress=progress)
+    bad = list(skipped or []) + scored.bad
+    extra = {"model": detector.meta.get("path"), **(info or {}), "n_skipped": len(bad),
+             "threshold_policy": detector.meta.get("threshold_policy"),
+             "temperature": detector.meta.get("temperature")}
+    metrics = summarize(scored.labels, scored.p_fake, detector.threshold, seed=seed, extra=extra)
     write_json(out / "metrics.json", metrics)
     write_csv(out / "predictions.csv", [
-        {"path": str(samples[i].path), "label": LABEL_NAMES[samples[i].label], "p_fake": f"{scores[i]:.6f}",
-         "predicted": detector.label_for(scores[i])} for i in scored])
+        {"path": str(s.path), "label": LABEL_NAMES[s.label], "p_fake": f"{p:.6f}",
+         "predicted": detector.label_for(p)}
+        for s, p in zip(scored.samples, scored.p_fake, strict=True)])
     write_csv(out / "bad_files.csv", [{"path": b.path, "reason": b.reason} for b in bad], ["path", "reason"])
-    plots = [
-        plot_confusion_matrix(metrics["tp"], metrics["tn"], metrics["fp"], metrics["fn"],
-                              out / "confusion_matrix.png"),
-        plot_roc({subtitle.split(" · ")[0] or "model": (labels, probs)}, out / "roc.png")
-        if metrics["roc_auc"] is not None else None,
-        plot_score_histogram(labels, probs, detector.threshold, out / "scores.png"),
-    ]
-    curves = Path(detector.meta.get("path", "")) / "curves.png"
-    plots = [p for p in plots if p is not None] + ([curves] if curves.is_file() else [])
-    paper = paper_reference(detector.meta.get("paper"))
+    plots = _plots(detector, scored, metrics, out, subtitle.split(" · ")[0] or "model")
+    rows, sections = [], []
+    if perturbations:
+        rows, _, plot = run_robustness(detector, samples, perturbations, metrics, out, batch_size=batch_size,
+                                       progress=progress, seed=seed)
+        plots.append(plot)
+        sections.append(robustness_section(rows))
     write_report(out / "report.html", title=title, subtitle=subtitle, metrics=metrics, plots=plots,
-                 paper=paper, bad_files=bad)
-    return Evaluation(metrics, out, bad)
+                 paper=paper_reference(detector.meta.get("paper")), bad_files=bad, sections=tuple(sections))
+    return Evaluation(metrics, out, bad, scored, rows)
 
 
-def evaluate(model: str | Path | Detector, data: str | Path, split: str | None = None,
-             out_dir: str | Path | None = None, batch_size: int = 64, progress: bool = True) -> Evaluation:
-    """Evaluate a saved model (folder or loaded Detector) on one split of a dataset."""
-    detector = model if isinstance(model, Detector) else Detector.load(model)
+def _split_of(detector: Detector, data: str | Path, split: str | None) -> tuple:
     dataset = discover(data)
     training = detector.meta.get("training", {})
-    split_name, samples = select_split(dataset, split, training.get("val_fraction", 0.2),
-                                       training.get("seed", 42))
-    out = Path(out_dir) if out_dir else Path(detector.meta.get("path", ".")) / f"eval-{split_name}"
+    name, samples = select_split(dataset, split, training.get("val_fraction", 0.2), training.get("seed", 42))
+    return dataset, name, samples
+
+
+def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path], split: str | None = None,
+             out_dir: str | Path | None = None, batch_size: int = 64, progress: bool = True,
+             perturb: list[str] | None = None, set_threshold: str | None = None,
+             temperature_scaling: bool = False) -> Evaluation:
+    """Evaluate a saved model on one split of one or several datasets.
+
+    ``perturb``: specs such as ``["jpeg:95,75", "blur:1"]`` (robustness suite). ``set_threshold``: first
+    choose the operating point (policy, optional temperature) on the *validation* split of the first
+    dataset and store it in the model folder.
+    """
+    detector = model if isinstance(model, Detector) else Detector.load(model)
+    sources = list(data) if isinstance(data, list | tuple) else [data]
+    perturbations = parse_perturbations(perturb or [])
+    if set_threshold is not None:
+        _, _, valid = _split_of(detector, sources[0], "valid")
+        calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
+                           batch_size=batch_size, progress=progress)
+        detector.save(detector.meta["path"])
     name = detector.meta.get("run_name", detector.meta["model"]["name"])
-    return evaluate_samples(detector, samples, out, title=f"Evaluation: {name}",
-                            subtitle=f"{name} · {dataset.root} · split '{split_name}'",
-                            skipped=dataset.skipped, batch_size=batch_size, progress=progress)
+    runs: dict[str, Evaluation] = {}
+    names = dataset_names(sources)
+    for set_name, source in zip(names, sources, strict=True):
+        dataset, split_name, samples = _split_of(detector, source, split)
+        if out_dir is None:
+            out_dir = Path(detector.meta.get("path", ".")) / (f"eval-{split_name}" if len(sources) == 1
+                                                              else "eval-cross")
+        out = Path(out_dir) if len(sources) == 1 else Path(out_dir) / set_name
+        runs[set_name] = evaluate_samples(
+            detector, samples, out, title=f"Evaluation: {name} on {set_name}",
+            subtitle=f"{name} · {dataset.root} · split '{split_name}'", skipped=dataset.skipped,
+            batch_size=batch_size, progress=progress, perturbations=perturbations,
+            info={"data": str(dataset.root), "split": split_name})
+    if len(sources) == 1:
+        return runs[names[0]]
+    results = {n: (str(src), r.metrics, (r.scored.labels, r.scored.p_fake))
+               for (n, r), src in zip(runs.items(), sources, strict=True)}
+    rows, _ = write_cross_dataset(results, out_dir, title=f"Cross-dataset evaluation: {name}",
+                                  subtitle=f"{name} · {len(sources)} datasets",
+                                  model=detector.meta.get("path"))
+    bad = [b for r in runs.values() for b in r.bad_files]
+    return Evaluation({"datasets": {r["dataset"]: r for r in rows}}, Path(out_dir), bad, per_dataset=runs)

@@ -1,11 +1,13 @@
 """The seed papers' published figures (SPEC.md), for side-by-side comparison in reports.
 
-Paper 1's derived metrics are recomputed from its own confusion matrix, as ours are; its stated
-accuracy (0.918) contradicts that matrix (0.946) and is kept only as a note.
+Paper 1's derived metrics are recomputed from its own confusion matrix, as ours are, with 95%
+intervals from the same class-stratified bootstrap; its stated accuracy (0.918) contradicts that
+matrix (0.946) and is kept only as a note.
 """
 
 from __future__ import annotations
 
+from deepfake_detector.evaluation.bootstrap import confusion_cis
 from deepfake_detector.evaluation.metrics import metrics_from_confusion
 
 PAPERS: dict[str, dict] = {
@@ -26,10 +28,11 @@ PAPERS: dict[str, dict] = {
 
 
 def paper_reference(key: str | None) -> dict | None:
-    """The paper's figures, with metrics recomputed from its confusion matrix where it gives one."""
+    """The paper's figures, with metrics (and CIs) recomputed from its confusion matrix where it gives one."""
     if key not in PAPERS:
         return None
     ref = dict(PAPERS[key])
     if ref["confusion"]:
         ref["computed"] = metrics_from_confusion(**ref["confusion"])
+        ref["ci95"] = confusion_cis(**ref["confusion"])
     return ref

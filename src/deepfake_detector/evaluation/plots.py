@@ -85,3 +85,48 @@ def plot_training_curves(history: list[dict], path: str | Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend()
     return _save(fig, path)
+
+
+def plot_reliability(bins: list[dict], path: str | Path, ece: float | None = None) -> Path:
+    """Reliability diagram: observed fraction of fakes against mean P(fake) per bin, with bin counts."""
+    used = [b for b in bins if b["count"]]
+    fig, (ax, hist) = plt.subplots(2, 1, figsize=(4.6, 5.2), sharex=True,
+                                   gridspec_kw={"height_ratios": [3, 1]})
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
+    ax.plot([b["mean_p_fake"] for b in used], [b["fraction_fake"] for b in used], marker="o",
+            color=_FAKE_COLOR, label="model" + (f" (ECE {ece:.3f})" if ece is not None else ""))
+    ax.set_ylabel("observed fraction fake")
+    ax.set_title("Reliability diagram")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    width = bins[0]["bin_high"] - bins[0]["bin_low"]
+    hist.bar([b["bin_low"] for b in bins], [b["count"] for b in bins], width=width, align="edge",
+             color=_REAL_COLOR, alpha=0.7)
+    hist.set_xlabel("mean P(fake) in bin")
+    hist.set_ylabel("images")
+    hist.set_xlim(0, 1)
+    return _save(fig, path)
+
+
+def plot_robustness(rows: list[dict], metrics: tuple[str, ...], path: str | Path) -> Path:
+    """One panel per perturbation kind: each metric against strength, the clean value dashed."""
+    clean = next((r for r in rows if r["kind"] == "none"), None)
+    kinds = list(dict.fromkeys(r["kind"] for r in rows if r["kind"] != "none"))
+    fig, axes = plt.subplots(1, max(1, len(kinds)), figsize=(3.6 * max(1, len(kinds)), 3.4), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, kind in zip(axes[0], kinds, strict=False):
+        part = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["strength"])
+        for metric, color in zip(metrics, colors, strict=False):
+            ax.plot([r["strength"] for r in part], [r[metric] for r in part], marker="o", color=color,
+                    label=metric)
+            if clean is not None and clean[metric] is not None:
+                ax.axhline(clean[metric], color=color, ls="--", lw=1)
+        ax.set_xlabel({"jpeg": "JPEG quality", "resize": "scale factor", "blur": "blur sigma (px)",
+                       "noise": "noise std (fraction of 255)"}.get(kind, kind))
+        if kind == "jpeg":
+            ax.invert_xaxis()  # stronger to the right, as for the others
+        ax.set_title(kind)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="lower left", title="dashed: clean", title_fontsize=7)
+    return _save(fig, path)

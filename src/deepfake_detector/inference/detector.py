@@ -51,6 +51,8 @@ class Detector:
         self.model = model.eval().to(self.device)
         self.meta = meta
         self.threshold = float(meta.get("threshold", 0.5))
+        # Temperature scaling fitted on validation (model.json "temperature"); 1.0 leaves scores as trained.
+        self.temperature = float(meta.get("temperature") or 1.0)
         self.transform = build_transform(self.preprocess)
 
     @property
@@ -73,8 +75,8 @@ class Detector:
 
     @torch.inference_mode()
     def scores(self, batch: torch.Tensor) -> torch.Tensor:
-        """P(fake) for a normalised float batch (N, 3, H, W)."""
-        return torch.sigmoid(self.model(batch.to(self.device)).float()).cpu()
+        """P(fake) = sigmoid(logit / temperature) for a normalised float batch (N, 3, H, W)."""
+        return torch.sigmoid(self.model(batch.to(self.device)).float() / self.temperature).cpu()
 
     def score_dataset(self, dataset: ImageDataset, batch_size: int = 64, num_workers: int | None = None,
                       progress: bool = True) -> tuple[dict[int, float], dict[int, str]]:

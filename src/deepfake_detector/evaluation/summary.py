@@ -1,0 +1,86 @@
+"""The full metric summary of one scored set: the content of ``metrics.json`` (keys in docs/metrics.md).
+
+Top level: counts and threshold metrics at the model's stored threshold (what ``predict`` uses), the
+threshold-free metrics, and ``ci95`` intervals for all of them; ``at_default`` (0.5) and ``at_selected``
+(stored threshold) hold the threshold metrics with their own intervals, so both are always reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepfake_detector.evaluation.bootstrap import (
+    CONFIDENCE,
+    N_RESAMPLES,
+    resample_weights,
+    threshold_cis,
+    threshold_free_cis,
+)
+from deepfake_detector.evaluation.calibration import reliability_bins
+from deepfake_detector.evaluation.metrics import binary_metrics, confusion_counts, metrics_from_confusion
+from deepfake_detector.evaluation.ranking import eer_crossing, roc_points
+
+SCHEMA_VERSION = 1
+DEFAULT_THRESHOLD = 0.5
+
+
+def _at(y: np.ndarray, p: np.ndarray, threshold: float, w: np.ndarray) -> dict:
+    m = metrics_from_confusion(**confusion_counts(y, p >= threshold))
+    return {"threshold": float(threshold), **m, "ci95": threshold_cis(y, p, threshold, w)}
+
+
+def eer_threshold(y: np.ndarray, p: np.ndarray) -> float | None:
+    """The score at which the ROC crosses FPR = FNR (the first point at or past the crossing)."""
+    if len(np.unique(y)) < 2:
+        return None
+    roc = roc_points(y, p, np.ones((1, len(y))))
+    k = int(eer_crossing(roc)[0][0])
+    return float(roc.thresholds[k - 1])
+
+
+def summarize(y_true, p_fake, threshold: float = DEFAULT_THRESHOLD, *, n_resamples: int = N_RESAMPLES,
+              seed: int = 0, extra: dict | None = None) -> dict:
+    """All metrics at 0.5 and at ``threshold``, threshold-free metrics, 95% bootstrap CIs, reliability."""
+    y, p = np.asarray(y_true).astype(int), np.asarray(p_fake, dtype=float)
+    w = resample_weights(y, n_resamples, seed)
+    at_selected, at_default = _at(y, p, threshold, w), _at(y, p, DEFAULT_THRESHOLD, w)
+    free = {k: v for k, v in binary_metrics(y, p, threshold).items() if k not in at_selected}
+    out = {
+        "schema_version": SCHEMA_VERSION,
+        **(extra or {}),
+        "n_real": int((y == 0).sum()), "n_fake": int((y == 1).sum()),
+        **{k: v for k, v in at_selected.items() if k != "ci95"},
+        **free,
+        "eer_threshold": eer_threshold(y, p),
+        "ci95": {**threshold_free_cis(y, p, w), **at_selected["ci95"]},
+        "at_default": at_default,
+        "at_selected": at_selected,
+        "bootstrap": {"resamples": n_resamples, "seed": seed, "confidence": CONFIDENCE,
+                      "stratified_by_class": True, "method": "percentile"},
+        "reliability": reliability_bins(y, p),
+    }
+    return out
+
+
+# Columns of the robustness and cross-dataset tables (CSV and report), in order.
+ROW_METRICS = ("roc_auc", "average_precision", "eer", "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "accuracy",
+               "balanced_accuracy", "recall", "specificity", "log_loss", "brier", "ece")
+ROW_DEFAULT_METRICS = ("accuracy", "balanced_accuracy", "recall", "specificity")
+
+
+def headline_row(summary: dict) -> dict:
+    """One flat table row: threshold-free metrics, threshold metrics at the stored threshold and at 0.5,
+    each with its 95% interval as ``<metric>_ci_low`` / ``<metric>_ci_high``."""
+    row: dict = {"n": summary["n"], "n_real": summary["n_real"], "n_fake": summary["n_fake"],
+                 "threshold": summary["threshold"]}
+
+    def put(name: str, value, ci) -> None:
+        row[name] = value
+        row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci if ci else (None, None)
+
+    for key in ROW_METRICS:
+        put(key, summary[key], summary["ci95"].get(key))
+    default = summary["at_default"]
+    for key in ROW_DEFAULT_METRICS:
+        put(f"{key}_at_0.5", default[key], default["ci95"].get(key))
+    return row
