@@ -12,6 +12,10 @@ from pathlib import Path
 from deepfake_detector.errors import DeepfakeDetectorError
 
 
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def _summary(metrics: dict) -> str:
     auc = metrics.get("roc_auc")
     return (f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  precision={metrics['precision']:.4f}  "
@@ -40,13 +44,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from deepfake_detector.evaluation import evaluate
+    from deepfake_detector.evaluation import evaluate, parse_perturbations, parse_policy
 
+    try:  # check the options before any work
+        parse_perturbations(args.perturb or [])
+        if args.set_threshold is not None:
+            parse_policy(args.set_threshold)
+    except ValueError as exc:
+        raise DeepfakeDetectorError(str(exc)) from None
+    if args.temperature_scaling and args.set_threshold is None:
+        raise DeepfakeDetectorError("--temperature-scaling needs --set-threshold (both use validation data)")
     result = evaluate(args.model, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
-                      progress=not args.quiet)
-    print(_summary(result.metrics))
+                      progress=not args.quiet, perturb=args.perturb, set_threshold=args.set_threshold,
+                      temperature_scaling=args.temperature_scaling)
+    for name, run in (result.per_dataset or {"": result}).items():
+        m = run.metrics
+        print(f"{name + ': ' if name else ''}{_summary(m)}")
+        print(f"  at 0.5: accuracy={m['at_default']['accuracy']:.4f}  stored threshold {m['threshold']:.4f}"
+              f" ({m.get('threshold_policy') or 'fixed'})  eer={_fmt(m['eer'])}  ece={m['ece']:.4f}")
     if result.bad_files:
-        print(f"skipped {len(result.bad_files)} bad file(s): see {result.out_dir / 'bad_files.csv'}")
+        print(f"skipped {len(result.bad_files)} bad file(s): see bad_files.csv under {result.out_dir}")
     print(f"metrics: {result.out_dir / 'metrics.json'}\nreport:  {result.report}")
     return 0
 
@@ -95,12 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=3")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="evaluate a saved model on a dataset split")
+    p = sub.add_parser("evaluate", help="evaluate a saved model on one or several datasets")
     p.add_argument("model", help="model folder written by 'train'")
-    p.add_argument("--data", required=True, help="dataset folder or CSV manifest")
+    p.add_argument("--data", required=True, nargs="+",
+                   help="dataset folder(s) or CSV manifest(s); several give a cross-dataset table")
     p.add_argument("--split", help="train, valid, test or all (default: test if the dataset has one, else all)")
-    p.add_argument("--out", help="output folder (default <model>/eval-<split>)")
+    p.add_argument("--out", help="output folder (default <model>/eval-<split>, or <model>/eval-cross)")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--perturb", nargs="+", metavar="KIND:S1,S2",
+                   help="robustness suite, e.g. jpeg:95,75,50,30 resize:0.5,0.75,1.5 blur:1,2 noise:0.02")
+    p.add_argument("--set-threshold", metavar="POLICY",
+                   help="first choose and store the model's threshold on the VALIDATION split of the first "
+                        "--data: 0.5, youden, eer or fpr:0.05")
+    p.add_argument("--temperature-scaling", action="store_true",
+                   help="with --set-threshold: also fit and store a temperature on validation")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

@@ -49,12 +49,23 @@ class TrainConfig(_Strict):
     # Which weights become the saved model: the best validation loss, or the last epoch (as Keras saves).
     keep: Literal["best", "last"] = "best"
     early_stopping_patience: int | None = Field(None, ge=1)
-    threshold: float = Field(0.5, gt=0, lt=1)
+    # Decision threshold, chosen on the validation split after training: a number in (0, 1), "youden",
+    # "eer" or "fpr:<target>" (e.g. fpr:0.05); see evaluation/thresholds.py. Optionally temperature-scale
+    # the scores first (T fitted on validation, stored in model.json).
+    threshold: str = "0.5"
+    temperature_scaling: bool = False
     accelerator: str = "auto"
     devices: int | str = "auto"
     num_nodes: int = Field(1, ge=1)
     strategy: str = "auto"
     precision: str | None = None
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold_policy(cls, v: Any) -> str:
+        from deepfake_detector.evaluation.thresholds import parse_policy
+
+        return parse_policy(v)
 
 
 class RunConfig(_Strict):

@@ -11,7 +11,7 @@ import numpy as np
 from deepfake_detector.data.samples import Sample
 from deepfake_detector.evaluation.calibration import apply_temperature, fit_temperature
 from deepfake_detector.evaluation.scoring import score_samples
-from deepfake_detector.evaluation.thresholds import choose_threshold
+from deepfake_detector.evaluation.thresholds import choose_threshold, parse_policy
 from deepfake_detector.inference.detector import Detector
 
 
@@ -29,6 +29,12 @@ def calibrate_detector(detector: Detector, valid: list[Sample], policy: str | fl
                        temperature_scaling: bool = False, batch_size: int = 64,
                        progress: bool = True) -> dict:
     """Score ``valid`` (temperature reset to 1), pick the operating point and apply it to ``detector``."""
+    policy = parse_policy(policy)
+    if not temperature_scaling and policy[0].isdigit():  # a fixed threshold needs no validation scores
+        point = {"threshold": float(policy), "threshold_policy": policy, "temperature": None}
+        detector.threshold, detector.temperature = point["threshold"], 1.0
+        detector.meta.update(point)
+        return point
     detector.temperature = 1.0
     scored = score_samples(detector, valid, batch_size=batch_size, progress=progress)
     point = operating_point(scored.labels, scored.p_fake, policy, temperature_scaling)

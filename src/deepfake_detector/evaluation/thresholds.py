@@ -45,7 +45,7 @@ def parse_policy(policy: str | float) -> str:
         raise ValueError(f"threshold policy {policy!r} not understood; use {POLICY_HELP}") from None
     if not 0 < value < 1:
         what = "target false-positive rate" if prefix else "threshold"
-        raise ValueError(f"{what} must lie strictly between 0 and 1 (got {number})")
+        raise ValueError(f"{what} must lie strictly between 0 and 1")
     return f"{prefix}{value:g}"
 
 

@@ -24,6 +24,7 @@ from deepfake_detector.data.splits import make_splits
 from deepfake_detector.data.transforms import build_transform
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation.evaluate import Evaluation, evaluate_samples
+from deepfake_detector.evaluation.operating_point import calibrate_detector
 from deepfake_detector.inference.artifacts import save_model
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models import create_model
@@ -110,8 +111,11 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
                      "n_train": len(splits.train), "n_valid": len(splits.valid), "epochs": trainer.current_epoch,
                      "kept": cfg.train.keep, "valid_is_held_out": splits.valid_is_held_out},
     }
+    # Operating point (threshold policy, optional temperature) from the validation split only.
+    point = calibrate_detector(Detector(module.model.cpu(), {}, "cpu"), splits.valid, cfg.train.threshold,
+                               temperature_scaling=cfg.train.temperature_scaling, progress=progress)
     save_model(module.model.cpu(), out, name=cfg.model.name, args=cfg.model.args,
-               threshold=cfg.train.threshold, info=info)
+               threshold=point.pop("threshold"), info=info | point)
     detector = Detector.load(out, device="cpu")
     validation = evaluate_samples(detector, splits.valid, out / "eval-valid", title=f"Validation: {cfg.name}",
                                   subtitle=f"{cfg.name} · {data_path} · validation split", progress=progress)
