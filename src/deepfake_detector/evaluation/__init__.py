@@ -1,24 +1,10 @@
-"""Evaluation: metrics, thresholds, calibration, robustness and cross-dataset tests, plots and reports.
+"""Evaluation: metrics, thresholds, calibration, robustness and cross-dataset tests, plots and reports."""
 
-Names are imported lazily, so light modules (e.g. ``thresholds``, used by ``config``) load without torch.
-"""
+from deepfake_detector.evaluation.evaluate import Evaluation, evaluate, evaluate_samples
+from deepfake_detector.evaluation.metrics import binary_metrics, confusion_counts, metrics_from_confusion
+from deepfake_detector.evaluation.perturb import parse_perturbations
+from deepfake_detector.evaluation.summary import summarize
+from deepfake_detector.evaluation.thresholds import choose_threshold, parse_policy
 
-from __future__ import annotations
-
-from importlib import import_module
-from typing import Any
-
-_EXPORTS = {
-    "Evaluation": "evaluate", "evaluate": "evaluate", "evaluate_samples": "evaluate",
-    "binary_metrics": "metrics", "confusion_counts": "metrics", "metrics_from_confusion": "metrics",
-    "choose_threshold": "thresholds", "parse_policy": "thresholds", "summarize": "summary",
-    "parse_perturbations": "perturb",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__all__ = ["Evaluation", "binary_metrics", "choose_threshold", "confusion_counts", "evaluate", "evaluate_samples",
+           "metrics_from_confusion", "parse_perturbations", "parse_policy", "summarize"]

@@ -1,0 +1,54 @@
+"""evaluate: several datasets -> one table and ROC plot; --perturb -> robustness table and plot;
+metrics.json keeps the documented keys (docs/metrics.md)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import torch
+
+from deepfake_detector.cli import main
+from deepfake_detector.inference.artifacts import save_model
+from deepfake_detector.models import create_model
+
+TOP_KEYS = {"schema_version", "model", "data", "split", "n_skipped", "threshold_policy", "temperature", "n",
+            "n_real", "n_fake", "threshold", "tp", "tn", "fp", "fn", "accuracy", "precision", "recall", "f1",
+            "specificity", "balanced_accuracy", "per_class", "roc_auc", "average_precision", "eer",
+            "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "log_loss", "brier", "ece", "eer_threshold", "ci95",
+            "at_default", "at_selected", "bootstrap", "reliability"}
+
+
+def _model(path):
+    torch.manual_seed(0)
+    args = {"input_size": 32, "channels": [4], "dense": 4}
+    save_model(create_model("seed_cnn", **args), path, name="seed_cnn", args=args, threshold=0.4)
+    return path
+
+
+def test_cross_dataset_and_robustness(tmp_path, tiny_dataset):
+    other = shutil.copytree(tiny_dataset, tmp_path / "other")
+    model = _model(tmp_path / "m")
+    out = tmp_path / "ev"
+    assert main(["evaluate", str(model), "--data", str(tiny_dataset), str(other), "--out", str(out),
+                 "--perturb", "jpeg:50", "noise:0.05", "--quiet"]) == 0
+    rows = list(csv.DictReader((out / "cross_dataset.csv").open()))
+    assert [r["dataset"] for r in rows] == ["tiny", "other"] and rows[0]["roc_auc"] == rows[1]["roc_auc"]
+    assert (out / "roc_cross.png").is_file() and (out / "report.html").is_file()
+    combined = json.loads((out / "metrics.json").read_text())
+    assert combined["kind"] == "cross_dataset" and set(combined["datasets"]) == {"tiny", "other"}
+    metrics = json.loads((out / "tiny" / "metrics.json").read_text())
+    assert set(metrics) == TOP_KEYS
+    assert metrics["threshold"] == 0.4 and metrics["at_default"]["threshold"] == 0.5 and metrics["n"] == 20
+    robust = list(csv.DictReader((out / "tiny" / "robustness.csv").open()))
+    assert [r["perturbation"] for r in robust] == ["none", "jpeg:50", "noise:0.05"]
+    assert (out / "tiny" / "robustness.png").is_file() and (out / "tiny" / "reliability.png").is_file()
+    report = (out / "tiny" / "report.html").read_text()
+    assert "Robustness" in report and "at 0.5" in report and "Ranking and calibration" in report
+
+
+def test_bad_perturbation_is_a_one_line_error(tmp_path, tiny_dataset, capsys):
+    model = _model(tmp_path / "m")
+    assert main(["evaluate", str(model), "--data", str(tiny_dataset), "--perturb", "jpeg:0"]) == 2
+    assert "JPEG quality" in capsys.readouterr().err
