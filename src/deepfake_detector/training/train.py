@@ -16,20 +16,18 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
 from deepfake_detector.config import RunConfig
-from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.discovery import discover
 from deepfake_detector.data.kaggle import resolve_data_source
 from deepfake_detector.data.samples import BadFile
 from deepfake_detector.data.splits import make_splits
-from deepfake_detector.data.transforms import build_transform
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation.evaluate import Evaluation, evaluate_samples
 from deepfake_detector.evaluation.operating_point import calibrate_detector
 from deepfake_detector.inference.artifacts import save_model
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models import create_model
+from deepfake_detector.training.finetune import prepare_fit
 from deepfake_detector.training.history import HistoryCallback
-from deepfake_detector.training.module import BinaryDetectorModule
 from deepfake_detector.utils.atomic import write_csv, write_text
 
 
@@ -59,7 +57,6 @@ def _prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> Path | None:
 def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
           progress: bool = True) -> TrainResult:
     out = Path(out_dir)
-    ckpt = _prepare_out_dir(out, resume, overwrite)
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
 
     data_path = resolve_data_source(cfg.data.path)
@@ -67,23 +64,20 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     splits = make_splits(dataset, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit)
     model = create_model(cfg.model.name, **cfg.model.args)
 
+    # Only now, with data and model known to be good, touch the run folder.
+    ckpt = _prepare_out_dir(out, resume, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "config.yaml", cfg.model_copy(update={"data": cfg.data.model_copy(
         update={"path": str(data_path)})}).to_yaml())
 
     cache = {"on": True, "off": False}.get(cfg.data.cache, "auto")
-    pre = model.preprocess
-    train_set = ImageDataset(splits.train, pre, build_transform(pre, cfg.augment), cache=cache, progress=progress)
-    val_set = ImageDataset(splits.valid, pre, build_transform(pre), cache=cache, progress=progress)
-    bs, workers, seed = cfg.train.batch_size, cfg.data.num_workers, cfg.train.seed
-    train_loader = make_loader(train_set, bs, shuffle=True, num_workers=workers, seed=seed)
-    val_loader = make_loader(val_set, bs, shuffle=False, num_workers=workers, seed=seed)
-
-    module = BinaryDetectorModule(model, cfg.train)
-    history = HistoryCallback(out, len(splits.train))
+    seed = cfg.train.seed
+    fit = prepare_fit(cfg, model, splits, cache=cache, progress=progress)  # strategy: train.finetune
+    module = fit.module
+    history = HistoryCallback(out, fit.n_train)
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
                                  mode="min", save_last=True)
-    callbacks: list[L.Callback] = [history, checkpoint]
+    callbacks: list[L.Callback] = [history, checkpoint, *fit.callbacks]
     if cfg.train.early_stopping_patience:
         callbacks.append(EarlyStopping("val_loss", patience=cfg.train.early_stopping_patience))
     trainer = L.Trainer(
@@ -92,14 +86,14 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         callbacks=callbacks, logger=False, enable_progress_bar=progress, enable_model_summary=progress,
         num_sanity_val_steps=0, default_root_dir=out,
     )
-    trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
+    trainer.fit(module, fit.train_loader, fit.val_loader, ckpt_path=ckpt)
 
     if cfg.train.keep == "best" and checkpoint.best_model_path:
         state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
 
     samples = {"train": splits.train, "val": splits.valid}
-    bad = train_set.bad_files + val_set.bad_files + dataset.skipped
+    bad = fit.bad_files + dataset.skipped
     bad += [BadFile(str(samples[stage][i].path), r) for (stage, i), r in sorted(module.bad_seen.items())]
     bad = list({b.path: b for b in bad}.values())
     write_csv(out / "bad_files.csv", [{"path": b.path, "reason": b.reason} for b in bad], ["path", "reason"])
@@ -112,9 +106,10 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
                      "kept": cfg.train.keep, "valid_is_held_out": splits.valid_is_held_out},
     }
     # Operating point (threshold policy, optional temperature) from the validation split only.
-    point = calibrate_detector(Detector(module.model.cpu(), {}, "cpu"), splits.valid, cfg.train.threshold,
+    # `model` is the full model (backbone + head) even when only the head was trained.
+    point = calibrate_detector(Detector(model.cpu(), {}, "cpu"), splits.valid, cfg.train.threshold,
                                temperature_scaling=cfg.train.temperature_scaling, progress=progress)
-    save_model(module.model.cpu(), out, name=cfg.model.name, args=cfg.model.args,
+    save_model(model.cpu(), out, name=cfg.model.name, args=cfg.model.args,
                threshold=point.pop("threshold"), info=info | point)
     detector = Detector.load(out, device="cpu")
     validation = evaluate_samples(detector, splits.valid, out / "eval-valid", title=f"Validation: {cfg.name}",
