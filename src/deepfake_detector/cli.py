@@ -90,6 +90,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from deepfake_detector.compare import compare
+
+    rows = compare(args.configs, args.data, args.out, split=args.split, overrides=list(args.overrides),
+                   retrain=args.retrain, progress=not args.quiet)
+    for r in rows:
+        auc = "n/a" if r["roc_auc"] is None else f"{r['roc_auc']:.4f}"
+        print(f"{r['name']}: accuracy={r['accuracy']:.4f} roc_auc={auc} f1={r['f1']:.4f} "
+              f"train={r['train_seconds']}s predict={r['predict_img_per_s']} img/s params={r['parameters']:,}")
+    print(f"table: {Path(args.out) / 'comparison.md'}  (also .csv, .html, metrics.png, roc.png)")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from deepfake_detector.models import list_models
 
@@ -136,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("compare", help="train several recipes on the same split and tabulate them side by side")
+    p.add_argument("--configs", nargs="+", required=True, help="recipe YAMLs, e.g. configs/*.yaml")
+    p.add_argument("--data", required=True, help="dataset folder or CSV manifest (the same split for all)")
+    p.add_argument("--out", required=True, help="output folder: one run per config + comparison table")
+    p.add_argument("--split", default="test", help="split to compare on (default test)")
+    p.add_argument("--retrain", action="store_true", help="train again even if a finished run exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="overrides applied to every config")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("models", help="list the model names the registry can build")
     p.set_defaults(func=cmd_models)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from deepfake_detector.errors import ConfigError
 
@@ -54,6 +54,14 @@ class TrainConfig(_Strict):
     # the scores first (T fitted on validation, stored in model.json).
     threshold: str = "0.5"
     temperature_scaling: bool = False
+    # Transfer learning, for models with a pretrained backbone (see training/finetune.py): "full" trains
+    # everything (backbone LR = lr * backbone_lr_scale); "frozen" caches the backbone's features once
+    # (feature_views passes: the first clean, the rest augmented) and trains only the head; "staged"
+    # trains the head, then also the backbone from epoch unfreeze_epoch at lr * backbone_lr_scale.
+    finetune: Literal["full", "frozen", "staged"] = "full"
+    backbone_lr_scale: float = Field(1.0, gt=0, le=1)
+    unfreeze_epoch: int = Field(1, ge=1)
+    feature_views: int = Field(1, ge=1, le=32)
     accelerator: str = "auto"
     devices: int | str = "auto"
     num_nodes: int = Field(1, ge=1)
@@ -66,6 +74,13 @@ class TrainConfig(_Strict):
         from deepfake_detector.evaluation.thresholds import parse_policy
 
         return parse_policy(v)
+
+    @model_validator(mode="after")
+    def _staged_unfreezes(self) -> TrainConfig:
+        if self.finetune == "staged" and self.unfreeze_epoch >= self.epochs:
+            raise ValueError(f"staged fine-tuning unfreezes at epoch {self.unfreeze_epoch}, but training "
+                             f"stops after {self.epochs} epochs; lower train.unfreeze_epoch")
+        return self
 
 
 class RunConfig(_Strict):

@@ -18,6 +18,11 @@ class BinaryDetectorModule(L.LightningModule):
         # (stage, sample index) -> reason, for files skipped while training
         self.bad_seen: dict[tuple[str, int], str] = {}
 
+    @property
+    def backbone(self) -> nn.Module | None:
+        """The model's pretrained trunk, if any (what Lightning's ``BackboneFinetuning`` unfreezes)."""
+        return getattr(self.model, "backbone", None)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
@@ -42,8 +47,13 @@ class BinaryDetectorModule(L.LightningModule):
         self._step(batch, "val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        params = [p for p in self.model.parameters() if p.requires_grad]
         cfg = self.cfg
+        trainable = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        params = [{"params": [p for n, p in trainable if not n.startswith("backbone.")]}]
+        backbone = [p for n, p in trainable if n.startswith("backbone.")]
+        if backbone:  # transfer models: the pretrained trunk learns more slowly (train.backbone_lr_scale)
+            params.append({"params": backbone, "lr": cfg.lr * cfg.backbone_lr_scale})
+        params = [g for g in params if g["params"]]
         if cfg.optimizer == "adam":
             return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.optimizer == "adamw":
