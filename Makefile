@@ -28,7 +28,7 @@ demo: install
 	$(BIN)/deepfake-detector train --config $(CONFIG) --data $(DATA) --out $(RUN) --overwrite
 	$(BIN)/deepfake-detector evaluate $(RUN) --data $(DATA) --out $(RUN)/eval-test
 
-test: install
+test: install weights
 	$(BIN)/python -m pytest -q
 
 lint: install
