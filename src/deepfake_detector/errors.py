@@ -22,3 +22,7 @@ class ImageDecodeError(DeepfakeDetectorError):
 
 class ModelLoadError(DeepfakeDetectorError):
     """A saved model or its weights cannot be loaded."""
+
+
+class ExportError(DeepfakeDetectorError):
+    """A model cannot be exported, or the export does not reproduce the PyTorch model's outputs."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,12 @@ from tqdm.auto import tqdm
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
 from deepfake_detector.data.transforms import build_transform, resize_uint8
+from deepfake_detector.errors import ConfigError
 from deepfake_detector.inference.artifacts import load_model, save_model
 from deepfake_detector.models.preprocess import Preprocess
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
+BACKENDS = ("torch", "onnx")
 
 
 @dataclass
@@ -46,8 +49,11 @@ def _to_uint8_chw(image: Image.Image | np.ndarray | torch.Tensor) -> torch.Tenso
 class Detector:
     """A trained real-vs-fake classifier with its preprocessing and decision threshold."""
 
-    def __init__(self, model: torch.nn.Module, meta: dict, device: str | torch.device = "cpu") -> None:
+    def __init__(self, model: torch.nn.Module, meta: dict, device: str | torch.device = "cpu",
+                 runner: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         self.device = torch.device(device)
+        # Another inference backend (e.g. ONNX Runtime): logits for a normalised float batch. None = ``model``.
+        self.runner = runner
         self.model = model.eval().to(self.device)
         self.meta = meta
         self.threshold = float(meta.get("threshold", 0.5))
@@ -60,10 +66,20 @@ class Detector:
         return self.model.preprocess
 
     @classmethod
-    def load(cls, folder: str | Path, device: str | None = None) -> Detector:
+    def load(cls, folder: str | Path, device: str | None = None, backend: str = "torch") -> Detector:
+        """Load a model folder; ``backend="onnx"`` scores with ONNX Runtime (exporting ``model.onnx`` once)."""
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
         model, meta = load_model(folder)
         meta["path"] = str(folder)
-        return cls(model, meta, device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if backend == "torch":
+            return cls(model, meta, device)
+        from deepfake_detector.inference.onnx_export import load_onnx_backend
+
+        detector = cls(model, meta, "cpu")
+        detector.runner = load_onnx_backend(detector, folder, device)
+        return detector
 
     def save(self, folder: str | Path) -> Path:
         extra = {k: v for k, v in self.meta.items() if k not in ("model", "preprocess", "threshold", "path")}
@@ -76,7 +92,8 @@ class Detector:
     @torch.inference_mode()
     def scores(self, batch: torch.Tensor) -> torch.Tensor:
         """P(fake) = sigmoid(logit / temperature) for a normalised float batch (N, 3, H, W)."""
-        return torch.sigmoid(self.model(batch.to(self.device)).float() / self.temperature).cpu()
+        logits = self.model(batch.to(self.device)) if self.runner is None else self.runner(batch)
+        return torch.sigmoid(logits.float() / self.temperature).cpu()
 
     def score_dataset(self, dataset: ImageDataset, batch_size: int = 64, num_workers: int | None = None,
                       progress: bool = True) -> tuple[dict[int, float], dict[int, str]]:

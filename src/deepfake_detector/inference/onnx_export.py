@@ -1,0 +1,119 @@
+"""Export a saved model to ONNX (dynamic batch), checked against PyTorch before it is kept.
+
+The ``.onnx`` file carries the model's ``model.json`` (preprocessing, threshold, temperature) in its
+metadata and the SHA-256 of the weights it came from, so a stale export is detected and redone.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from deepfake_detector.errors import ExportError
+from deepfake_detector.inference.artifacts import WEIGHTS_FILE
+from deepfake_detector.inference.detector import Detector
+from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
+from deepfake_detector.utils.atomic import atomic_path
+
+ONNX_FILE = "model.onnx"
+DEFAULT_TOLERANCE = 1e-4  # max |logit difference| between ONNX Runtime and PyTorch
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    max_abs_diff: float  # max |logit(ONNX) - logit(PyTorch)| on the parity batch
+
+
+def weights_digest(folder: str | Path) -> str | None:
+    """SHA-256 of a model folder's weights file (None if the folder has none)."""
+    path = Path(folder) / WEIGHTS_FILE
+    if not path.is_file():
+        return None
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _parity_batch(detector: Detector, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` random uint8 images through the detector's own transform (realistic input range)."""
+    h, w = detector.preprocess.input_size
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, h, w), dtype=torch.uint8, generator=g)
+    return torch.stack([detector.transform(im) for im in images])
+
+
+def _write_metadata(path: Path, meta: dict) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))
+
+
+def export_onnx(source: Detector | str | Path, out_path: str | Path, opset: int = 17, *,
+                tolerance: float = DEFAULT_TOLERANCE, check_batch: int = 3) -> ExportResult:
+    """Export a model folder (or a loaded :class:`Detector`) to ``out_path`` with a dynamic batch axis.
+
+    The export is kept only if ONNX Runtime reproduces PyTorch's logits on a parity batch (of another
+    size than the export's, which also checks the dynamic axis) within ``tolerance``; else ExportError.
+    """
+    detector = source if isinstance(source, Detector) else Detector.load(source, device="cpu")
+    model = detector.model if detector.device.type == "cpu" else copy.deepcopy(detector.model).cpu()
+    model.eval()
+    out = Path(out_path)
+    h, w = detector.preprocess.input_size
+    meta = {k: v for k, v in detector.meta.items() if k != "path"}
+    props = {META_KEY: json.dumps(meta)}
+    digest = weights_digest(detector.meta["path"]) if "path" in detector.meta else None
+    if digest:
+        props["weights_sha256"] = digest
+    with atomic_path(out) as tmp:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+                torch.onnx.export(model, (torch.zeros(2, 3, h, w),), str(tmp), opset_version=opset, dynamo=False,
+                                  input_names=["image"], output_names=["logit"],
+                                  dynamic_axes={"image": {0: "batch"}, "logit": {0: "batch"}})
+        except Exception as exc:  # the exporter raises many types; report one line
+            raise ExportError(f"cannot export model to ONNX ({str(exc).splitlines()[0]})") from None
+        _write_metadata(tmp, props)
+        batch = _parity_batch(detector, check_batch)
+        with torch.inference_mode():
+            expected = model(batch).float()
+        diff = float((OnnxBackend(tmp)(batch) - expected).abs().max())
+        if not diff <= tolerance:  # also catches NaN
+            raise ExportError(f"ONNX export does not match PyTorch: max |logit difference| {diff:.2e} > "
+                              f"tolerance {tolerance:.0e}; not writing {out}")
+    return ExportResult(out, diff)
+
+
+def load_onnx_backend(detector: Detector, folder: str | Path, device: str | torch.device = "cpu") -> OnnxBackend:
+    """An ONNX Runtime backend for a model folder, over its ``model.onnx``.
+
+    The file is exported (and parity-checked) on first use, and again when the weights changed; a
+    read-only folder gets its export in a temporary directory instead.
+    """
+    path = Path(folder) / ONNX_FILE
+    if path.is_file():
+        backend = OnnxBackend(path, device)
+        stored = backend.metadata.get("weights_sha256")
+        if stored is not None and stored == weights_digest(folder):
+            return backend
+    try:
+        path = export_onnx(detector, path).path
+    except PermissionError:
+        path = export_onnx(detector, Path(tempfile.mkdtemp(prefix="deepfake-detector-")) / ONNX_FILE).path
+    return OnnxBackend(path, device)
