@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -19,6 +20,8 @@ from deepfake_detector.models import create_model
 from deepfake_detector.utils.atomic import atomic_path, write_text
 
 WEIGHTS_FILE = "model.safetensors"
+# The model `predict` uses when none is given (placed by the maintainers, with its MODEL_CARD.md).
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default-model"
 META_FILE = "model.json"
 FORMAT_VERSION = 1
 
@@ -57,6 +60,21 @@ def read_meta(folder: str | Path) -> dict:
         raise ModelLoadError(f"{meta_path}: corrupt model metadata ({exc.msg})") from None
 
 
+def default_model_dir() -> Path:
+    """The bundled default model folder; a one-line error when this installation has none."""
+    folder = DEFAULT_MODEL_DIR
+    if not (folder / META_FILE).is_file():
+        raise ModelLoadError(f"no default model is installed ({folder}); pass --model RUN_FOLDER "
+                             "(a folder written by 'train')")
+    return folder
+
+
+def cast_like(state: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Cast stored floating tensors (e.g. fp16 weights) to the dtype of the model's own tensors."""
+    return {k: v.to(own[k].dtype) if k in own and v.is_floating_point() and own[k].is_floating_point() else v
+            for k, v in state.items()}
+
+
 def load_model(folder: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild the model by name and load its weights; returns ``(model in eval mode, meta)``."""
     folder = Path(folder)
@@ -64,7 +82,7 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict]:
     try:
         model = create_model(meta["model"]["name"], **meta["model"].get("args", {}))
         state = load_file(str(folder / WEIGHTS_FILE))
-        model.load_state_dict(state)
+        model.load_state_dict(cast_like(state, model.state_dict()))
     except DeepfakeDetectorError:
         raise
     except FileNotFoundError:

@@ -40,6 +40,10 @@ class SeedCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).squeeze(1)
 
+    def cam_layer(self) -> nn.Module:
+        """The last convolution (Grad-CAM target): ``features[-3]`` of the final conv/ReLU/pool block."""
+        return self.features[-3]
+
 
 @register_model
 def seed_cnn(

@@ -48,6 +48,15 @@ class TransferModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x)).squeeze(1)
 
+    def cam_layer(self) -> nn.Module:
+        """The backbone's last conv stage (Grad-CAM target): timm's last feature stage, else the last conv."""
+        info = getattr(self.backbone, "feature_info", None)
+        if info:
+            return self.backbone.get_submodule(info[-1]["module"])
+        if isinstance(self.backbone, PooledFeatures):
+            return self.backbone.features[-1]
+        return [m for m in self.backbone.modules() if isinstance(m, nn.Conv2d)][-1]
+
 
 def make_head(kind: str, num_features: int, dropout: float) -> nn.Sequential:
     """``mlp``: recipe 2's Dense 512-128-64 ReLU head, Dropout after the first two; ``linear``: one layer."""

@@ -1,0 +1,48 @@
+"""Regions to score: square face crops with a margin, or the whole image; cut at full resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from deepfake_detector.data.transforms import resize_uint8
+from deepfake_detector.models.preprocess import Preprocess
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle ``(x, y, w, h)`` of the full image that is scored on its own."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def box(self) -> list[int]:
+        return [self.x, self.y, self.w, self.h]
+
+
+def whole_image(image: torch.Tensor) -> Region:
+    return Region(0, 0, int(image.shape[-1]), int(image.shape[-2]))
+
+
+def face_region(box: tuple[int, int, int, int], width: int, height: int, margin: float = 0.3) -> Region:
+    """A square around a face box, ``margin`` of the box's longer side added, kept inside the image.
+
+    When the square would be larger than the image it is clipped to the image's shorter side (an
+    already-aligned face photo is then scored almost whole).
+    """
+    x, y, w, h = box
+    side = min(round(max(w, h) * (1 + margin)), width, height)
+    cx, cy = x + w / 2, y + h / 2
+    x0 = int(min(max(round(cx - side / 2), 0), width - side))
+    y0 = int(min(max(round(cy - side / 2), 0), height - side))
+    return Region(x0, y0, side, side)
+
+
+def crop_regions(image: torch.Tensor, regions: list[Region], preprocess: Preprocess) -> torch.Tensor:
+    """uint8 crops ``(N, 3, H, W)`` of ``image`` (full resolution), each resized to the model input."""
+    return torch.stack([resize_uint8(image[:, r.y:r.y + r.h, r.x:r.x + r.w].contiguous(), preprocess)
+                        for r in regions])

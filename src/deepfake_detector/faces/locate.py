@@ -1,0 +1,50 @@
+"""Where to look in a photo: every detected face (square, with margin), or the whole image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from deepfake_detector.faces.crop import Region, face_region, whole_image
+from deepfake_detector.faces.detect import Face, FaceDetector
+from deepfake_detector.models.preprocess import Preprocess
+
+FACE_MODES = ("auto", "off")
+NO_FACE = "no face found: scored the whole image"
+# A crop smaller than this fraction of the model's input side is upscaled a lot: warn.
+SMALL_FACE = 0.5
+
+
+@dataclass
+class Located:
+    """The regions to score, the faces behind them (empty: whole image) and a warning, if any."""
+
+    regions: list[Region]
+    faces: list[Face]
+    warning: str | None = None
+
+
+def check_mode(faces: str) -> str:
+    if faces not in FACE_MODES:
+        raise ValueError(f"faces must be one of {', '.join(FACE_MODES)}, not {faces!r}")
+    return faces
+
+
+def locate(image: torch.Tensor, faces: str, detector: FaceDetector | None, preprocess: Preprocess,
+           margin: float = 0.3) -> Located:
+    """Regions of ``image`` (3, H, W) to score: one per face with ``faces="auto"``, else the whole image."""
+    if check_mode(faces) == "off" or detector is None:
+        return Located([whole_image(image)], [])
+    found = detector.detect(image)
+    if not found:
+        return Located([whole_image(image)], [], NO_FACE)
+    height, width = image.shape[-2:]
+    regions = [face_region(f.box, width, height, margin) for f in found]
+    side = min(preprocess.input_size)
+    small = min(r.w for r in regions)
+    warning = None
+    if small < SMALL_FACE * side:
+        warning = (f"a face crop is only {small} px wide, much smaller than the model input ({side} px): "
+                   "it is upscaled and its score is less reliable")
+    return Located(regions, found, warning)
