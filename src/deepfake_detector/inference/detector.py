@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,10 @@ from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
 from deepfake_detector.data.transforms import build_transform, resize_uint8
 from deepfake_detector.errors import ConfigError
-from deepfake_detector.inference.artifacts import load_model, save_model
+from deepfake_detector.faces.detect import FaceDetector
+from deepfake_detector.faces.locate import check_mode
+from deepfake_detector.inference.analyze import predict_with_faces
+from deepfake_detector.inference.artifacts import default_model_dir, load_model, save_model
 from deepfake_detector.models.preprocess import Preprocess
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
@@ -29,6 +33,9 @@ class Prediction:
     p_fake: float | None
     label: str | None  # "fake" or "real"; None when the file could not be read
     error: str | None = None
+    # faces="auto": one {"box", "crop", "confidence", "p_fake"} per face ([] = none found); None = not searched
+    faces: list[dict] | None = None
+    warning: str | None = None  # e.g. no face found, or a face much smaller than the model input
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,8 +73,10 @@ class Detector:
         return self.model.preprocess
 
     @classmethod
-    def load(cls, folder: str | Path, device: str | None = None, backend: str = "torch") -> Detector:
-        """Load a model folder; ``backend="onnx"`` scores with ONNX Runtime (exporting ``model.onnx`` once)."""
+    def load(cls, folder: str | Path | None = None, device: str | None = None, backend: str = "torch") -> Detector:
+        """Load a model folder (None: the bundled default model); ``backend="onnx"`` scores with ONNX Runtime
+        (exporting ``model.onnx`` once)."""
+        folder = default_model_dir() if folder is None else folder
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
         model, meta = load_model(folder)
@@ -80,6 +89,16 @@ class Detector:
         detector = cls(model, meta, "cpu")
         detector.runner = load_onnx_backend(detector, folder, device)
         return detector
+
+    @classmethod
+    def default(cls, device: str | None = None) -> Detector:
+        """The bundled default model (``assets/default-model``, see its MODEL_CARD.md)."""
+        return cls.load(None, device)
+
+    @cached_property
+    def face_detector(self) -> FaceDetector:
+        """MTCNN, created on first use."""
+        return FaceDetector()
 
     def save(self, folder: str | Path) -> Path:
         extra = {k: v for k, v in self.meta.items() if k not in ("model", "preprocess", "threshold", "path")}
@@ -108,12 +127,16 @@ class Detector:
         return scores, errors
 
     def predict(self, inputs: ImageInput | list[ImageInput], batch_size: int = 32,
-                progress: bool = False) -> list[Prediction]:
+                progress: bool = False, faces: str = "auto") -> list[Prediction]:
         """Predict for files and/or in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8 tensors).
 
+        ``faces="auto"`` scores every detected face (square crop with margin, cut at full resolution; image
+        score = max over faces; no face: the whole image, said in ``warning``); ``"off"`` the whole image.
         A file that cannot be read gets a Prediction with ``error`` set; the others are unaffected.
         """
         items = inputs if isinstance(inputs, list | tuple) else [inputs]
+        if check_mode(faces) == "auto":
+            return predict_with_faces(self, list(items), faces, progress)
         results: list[Prediction | None] = [None] * len(items)
         file_pos = [i for i, it in enumerate(items) if isinstance(it, str | Path)]
         if file_pos:
