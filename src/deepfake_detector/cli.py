@@ -74,7 +74,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.model is None:
         raise DeepfakeDetectorError("no model given: pass --model RUN_FOLDER (a folder written by 'train')")
-    detector = Detector.load(args.model)
+    detector = Detector.load(args.model, backend=args.backend)
     files = expand_paths(args.paths)
     if not files:
         raise DeepfakeDetectorError("no image files found in the given paths")
@@ -87,6 +87,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     n_fake = sum(p.label == "fake" for p in predictions)
     print(f"{len(predictions)} file(s): {n_fake} fake, {len(predictions) - n_fake - n_bad} real, {n_bad} unreadable"
           f"  (threshold {detector.threshold:.3f})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from deepfake_detector.inference.onnx_export import export_onnx
+
+    result = export_onnx(args.model, args.onnx, opset=args.opset, tolerance=args.tolerance)
+    print(f"wrote {result.path} (opset {args.opset}, dynamic batch; max |logit diff| vs PyTorch "
+          f"{result.max_abs_diff:.1e})")
     return 0
 
 
@@ -147,8 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model folder written by 'train'")
     p.add_argument("--output", help="write results to a .csv or .json file")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                   help="inference engine: PyTorch, or ONNX Runtime (exports <model>/model.onnx on first use)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="export a saved model to ONNX (checked against PyTorch)")
+    p.add_argument("model", help="model folder written by 'train'")
+    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="output file")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--tolerance", type=float, default=1e-4, help="max |logit difference| vs PyTorch (default 1e-4)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="train several recipes on the same split and tabulate them side by side")
     p.add_argument("--configs", nargs="+", required=True, help="recipe YAMLs, e.g. configs/*.yaml")
