@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from deepfake_detector.cli_commands import add_commands, add_predict_options, predict_outputs
 from deepfake_detector.errors import DeepfakeDetectorError
 
 
@@ -72,17 +73,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from deepfake_detector.inference import Detector, expand_paths
     from deepfake_detector.inference.writers import print_table, write_predictions
 
-    if args.model is None:
-        raise DeepfakeDetectorError("no model given: pass --model RUN_FOLDER (a folder written by 'train')")
-    detector = Detector.load(args.model, backend=args.backend)
+    detector = Detector.load(args.model, backend=args.backend)  # no --model: the bundled default model
     files = expand_paths(args.paths)
     if not files:
         raise DeepfakeDetectorError("no image files found in the given paths")
-    predictions = detector.predict(files, batch_size=args.batch_size, progress=not args.quiet and len(files) > 64)
+    predictions = detector.predict(files, batch_size=args.batch_size, progress=not args.quiet and len(files) > 64,
+                                   faces=args.faces)
     print_table(predictions, limit=None if args.output is None else 20)
     if args.output:
         write_predictions(predictions, args.output, detector)
         print(f"wrote {len(predictions)} rows to {args.output}")
+    predict_outputs(args, detector, predictions)
     n_bad = sum(p.error is not None for p in predictions)
     n_fake = sum(p.label == "fake" for p in predictions)
     print(f"{len(predictions)} file(s): {n_fake} fake, {len(predictions) - n_fake - n_bad} real, {n_bad} unreadable"
@@ -153,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="score image files, folders or globs")
     p.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or glob patterns")
-    p.add_argument("--model", help="model folder written by 'train'")
+    p.add_argument("--model", help="model folder written by 'train' (default: the bundled default model)")
     p.add_argument("--output", help="write results to a .csv or .json file")
+    add_predict_options(p)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                    help="inference engine: PyTorch, or ONNX Runtime (exports <model>/model.onnx on first use)")
@@ -180,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the model names the registry can build")
     p.set_defaults(func=cmd_models)
+    add_commands(sub)
     return parser
 
 

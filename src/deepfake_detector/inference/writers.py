@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from deepfake_detector.errors import DeepfakeDetectorError
 from deepfake_detector.inference.detector import Detector, Prediction
 from deepfake_detector.utils.atomic import write_csv, write_json
 
-COLUMNS = ["path", "p_fake", "label", "error"]
+COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces"]
 
 
 def print_table(predictions: list[Prediction], limit: int | None = None) -> None:
@@ -26,8 +27,9 @@ def print_table(predictions: list[Prediction], limit: int | None = None) -> None
 def write_predictions(predictions: list[Prediction], path: str | Path, detector: Detector) -> None:
     path = Path(path)
     rows = [p.to_dict() for p in predictions]
-    if path.suffix.lower() == ".csv":
-        write_csv(path, rows, COLUMNS)
+    if path.suffix.lower() == ".csv":  # faces as a JSON list in one cell
+        write_csv(path, [{**r, "faces": None if r["faces"] is None else json.dumps(r["faces"])} for r in rows],
+                  COLUMNS)
     elif path.suffix.lower() == ".json":
         write_json(path, {"model": detector.meta.get("path"), "threshold": detector.threshold, "predictions": rows})
     else:

@@ -1,0 +1,129 @@
+"""Grad-CAM (``grad-cam`` library) on the whole model, at each model's ``cam_layer``.
+
+The heatmap explains the decision: for an image called fake it shows what raised the fake logit, for one
+called real what lowered it. Each scored region (a face crop, or the whole image) is explained at the
+model's input size, and its map is pasted back over the region in the full image.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from PIL import Image
+
+from deepfake_detector.faces.crop import Region, crop_regions
+from deepfake_detector.models.registry import cam_layer
+
+if TYPE_CHECKING:
+    from deepfake_detector.inference.detector import Detector, Prediction
+
+DISPLAY_SIDE = 512  # longer side of the written overlay
+
+
+class _Logits(torch.nn.Module):
+    """(N,) logit -> (N, 1), the output shape grad-cam expects."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x).reshape(-1, 1)
+
+
+class _Decision:
+    """Grad-CAM target: the fake logit (sign +1) or its negation (the real decision, sign -1)."""
+
+    def __init__(self, sign: float) -> None:
+        self.sign = sign
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        return self.sign * output.reshape(-1)[0]
+
+
+@dataclass
+class Explanation:
+    """A heatmap in [0, 1] at full image size and the RGB image it explains."""
+
+    image: np.ndarray  # (H, W, 3) uint8
+    heatmap: np.ndarray  # (H, W) float32
+
+
+def region_maps(detector: Detector, image: torch.Tensor, regions: list[Region], fake: list[bool]) -> list[np.ndarray]:
+    """One Grad-CAM map (input size) per region of ``image``."""
+    from pytorch_grad_cam import GradCAM
+
+    batch = detector.transform(crop_regions(image, regions, detector.preprocess)).to(detector.device)
+    model = detector.model
+    with GradCAM(model=_Logits(model), target_layers=[cam_layer(model)]) as cam:
+        maps = cam(input_tensor=batch, targets=[_Decision(1.0 if f else -1.0) for f in fake])
+    return list(maps)
+
+
+def explain_image(detector: Detector, image: torch.Tensor, regions: list[Region], fake: list[bool]) -> Explanation:
+    """Explain each scored region; overlapping regions keep the larger value."""
+    height, width = image.shape[-2:]
+    heat = np.zeros((height, width), np.float32)
+    for r, m in zip(regions, region_maps(detector, image, regions, fake), strict=True):
+        resized = np.asarray(Image.fromarray(m.astype(np.float32)).resize((r.w, r.h), Image.BILINEAR))
+        window = heat[r.y:r.y + r.h, r.x:r.x + r.w]
+        np.maximum(window, resized, out=window)
+    return Explanation(image.permute(1, 2, 0).numpy(), np.clip(heat, 0, 1))
+
+
+def overlay(explanation: Explanation, side: int = DISPLAY_SIDE) -> Image.Image:
+    """The heatmap (jet colour map) blended over the photo, longer side at most ``side`` px."""
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    photo = Image.fromarray(explanation.image)
+    scale = min(1.0, side / max(photo.size))
+    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+    photo = photo.resize(size, Image.BILINEAR)
+    heat = np.asarray(Image.fromarray(explanation.heatmap.astype(np.float32)).resize(size, Image.BILINEAR))
+    rgb = np.asarray(photo, dtype=np.float32) / 255.0
+    return Image.fromarray(show_cam_on_image(rgb, np.clip(heat, 0, 1), use_rgb=True, image_weight=0.6))
+
+
+def overlay_png(explanation: Explanation, side: int = DISPLAY_SIDE) -> bytes:
+    buf = io.BytesIO()
+    overlay(explanation, side).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def explain_prediction(detector: Detector, image: torch.Tensor, prediction: Prediction) -> Explanation:
+    """Explain the regions a Prediction scored (its face crops, else the whole image)."""
+    from deepfake_detector.faces.crop import whole_image
+
+    if prediction.faces:
+        regions = [Region(*f["crop"]) for f in prediction.faces]
+        fake = [f["p_fake"] >= detector.threshold for f in prediction.faces]
+    else:
+        regions, fake = [whole_image(image)], [prediction.label == "fake"]
+    return explain_image(detector, image, regions, fake)
+
+
+def output_name(path: str | None, index: int) -> str:
+    return f"{index:04d}-{Path(path).stem if path else 'image'}.cam.png"
+
+
+def write_explanations(detector: Detector, predictions: list[Prediction], out_dir: str | Path) -> dict[int, Path]:
+    """Write one overlay PNG per readable file prediction into ``out_dir``; returns ``{index: png path}``."""
+    from deepfake_detector.data.decode import read_image
+    from deepfake_detector.utils.atomic import atomic_path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[int, Path] = {}
+    for i, p in enumerate(predictions):
+        if p.error is not None or p.path is None:
+            continue
+        target = out / output_name(p.path, i)
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(overlay_png(explain_prediction(detector, read_image(p.path), p)))
+        written[i] = target
+    return written
