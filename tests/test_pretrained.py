@@ -246,3 +246,23 @@ def test_frozen_cached_training_learns_and_saves_the_full_model(small_140k: Path
     assert any(k.startswith("backbone.") for k in detector.model.state_dict())
     files = sorted((small_140k / "test" / "fake").iterdir())[:2]
     assert all(p.p_fake is not None for p in detector.predict(files))
+
+
+def test_compare_tabulates_configs_on_one_split(small_140k: Path, tmp_path: Path) -> None:
+    from deepfake_detector.compare import COLUMNS, compare
+
+    configs = []
+    for name, finetune in (("tiny-frozen", "frozen"), ("tiny-full", "full")):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"name: {name}\nmodel: {{name: 'timm:test_efficientnet'}}\n"
+                        f"train: {{finetune: {finetune}, epochs: 2, backbone_lr_scale: 0.1}}\n")
+        configs.append(path)
+    out = tmp_path / "cmp"
+    rows = compare(configs, str(small_140k), out, overrides=["data.num_workers=0"], progress=False)
+    assert [r["name"] for r in rows] == ["tiny-frozen", "tiny-full"] and all(r["n_test"] == 20 for r in rows)
+    assert rows[0]["trained_parameters"] < rows[0]["parameters"] == rows[1]["trained_parameters"]
+    assert (out / "comparison.md").read_text().startswith("| " + " | ".join(COLUMNS))
+    for f in ("comparison.csv", "comparison.html", "metrics.png", "roc.png"):
+        assert (out / f).is_file()
+    again = compare(configs, str(small_140k), out, overrides=["data.num_workers=0"], progress=False)
+    assert [r["train_seconds"] for r in again] == [r["train_seconds"] for r in rows]  # reused, not retrained

@@ -4,11 +4,13 @@
 one run folder per config (``DIR/<name>``, a normal saved model with its ``eval-<split>`` report),
 ``comparison.csv``, ``comparison.md``, ``comparison.html``, ``metrics.png`` (accuracy / ROC-AUC / F1 bars)
 and ``roc.png`` (all ROC curves on one plot). A run folder that already holds a model and its
-``timing.json`` is reused unless ``retrain`` is set, so a comparison can be extended one config at a time.
+``timing.json`` is reused unless ``retrain`` is set (with its test evaluation, once done), so a comparison can
+be extended one config at a time.
 """
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_detector.config import load_config
+from deepfake_detector.data.samples import FAKE, LABEL_NAMES
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation import evaluate
 from deepfake_detector.evaluation.plots import plot_roc
@@ -42,6 +45,24 @@ def _train_or_reuse(config: Path, data: str, run: Path, overrides: list[str], re
               "finetune": cfg.train.finetune, "overrides": overrides}
     write_json(timing_file, timing)
     return timing
+
+
+def _evaluate_or_reuse(detector: Detector, data: str, split: str, run: Path, timing: dict,
+                       progress: bool) -> tuple[dict, np.ndarray, np.ndarray, float]:
+    """Test metrics, labels, scores and scoring seconds; a reused run's earlier evaluation is read back."""
+    out = run / f"eval-{split}"
+    key = f"eval_seconds_{split}"
+    if key in timing and (out / "metrics.json").is_file() and (out / "predictions.csv").is_file():
+        with open(out / "predictions.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        labels = np.array([LABEL_NAMES[FAKE] == r["label"] for r in rows], dtype=int)
+        scores = np.array([float(r["p_fake"]) for r in rows])
+        return json.loads((out / "metrics.json").read_text()), labels, scores, timing[key]
+    started = time.perf_counter()
+    result = evaluate(detector, data, split=split, out_dir=out, progress=progress)
+    seconds = round(time.perf_counter() - started, 1)
+    write_json(run / TIMING_FILE, {**timing, key: seconds})
+    return result.metrics, np.asarray(result.scored.labels), np.asarray(result.scored.p_fake), seconds
 
 
 def _trained_parameters(detector: Detector, finetune: str) -> int:
@@ -111,11 +132,8 @@ def compare(configs: list[str | Path], data: str, out_dir: str | Path, *, split:
         run = out / name
         timing = _train_or_reuse(config, data, run, list(overrides or []), retrain, progress)
         detector = Detector.load(run, device="cpu")
-        started = time.perf_counter()
-        result = evaluate(detector, data, split=split, out_dir=run / f"eval-{split}", progress=progress)
-        seconds = time.perf_counter() - started
-        m = result.metrics
-        curves[name] = (np.asarray(result.scored.labels), np.asarray(result.scored.p_fake))
+        m, labels, scores, seconds = _evaluate_or_reuse(detector, data, split, run, timing, progress)
+        curves[name] = (labels, scores)
         rows.append({
             "name": name, "model": detector.meta["model"]["name"], "finetune": timing["finetune"],
             "accuracy": m.get("accuracy"), "roc_auc": m.get("roc_auc"), "f1": m.get("f1"),
