@@ -1,0 +1,74 @@
+"""FastAPI routes; errors are JSON ``{"error": "..."}`` with 400, 413 or 415."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, File, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from deepfake_detector.errors import ImageDecodeError
+from deepfake_detector.inference.detector import Detector
+from deepfake_detector.serve.page import PAGE
+from deepfake_detector.serve.service import MAX_UPLOAD, Service, accepted_type
+
+FORM_OVERHEAD = 64 * 1024  # multipart headers around the file
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def create_app(service: Service, max_upload: int = MAX_UPLOAD) -> FastAPI:
+    """The app around an already loaded model (loaded once, at startup)."""
+    app = FastAPI(title="deepfake-detector", version="1")
+    too_big = f"image larger than {max_upload // (1024 * 1024)} MB"
+
+    @app.middleware("http")
+    async def limit_size(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_upload + FORM_OVERHEAD:
+            return error(413, too_big)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        where = ", ".join(".".join(str(p) for p in e.get("loc", ())) + ": " + e.get("msg", "") for e in exc.errors())
+        return error(400, f"invalid request ({where}); POST the image as a multipart form field named 'file'")
+
+    @app.get("/health")
+    def health() -> dict:
+        return service.info()
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> str:
+        return PAGE
+
+    @app.post("/v1/predict")
+    async def predict(file: Annotated[UploadFile, File()], faces: Literal["auto", "off"] = "auto",
+                      explain: bool = False):
+        if not accepted_type(file.content_type, file.filename):
+            return error(415, f"unsupported media type {file.content_type!r}: upload a JPEG, PNG, WebP, GIF, BMP "
+                              "or TIFF image")
+        data = await file.read(max_upload + 1)
+        if len(data) > max_upload:
+            return error(413, too_big)
+        name = Path(file.filename or "upload").name
+        try:
+            return await run_in_threadpool(service.predict, data, name, faces, explain)
+        except ImageDecodeError as exc:
+            return error(400, str(exc))
+
+    return app
+
+
+def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000, threads: int | None = None) -> None:
+    """Load the model once, then serve until interrupted."""
+    import uvicorn
+
+    service = Service(Detector.load(model, device="cpu"), threads)
+    print(f"serving {service.model_id} on http://{host}:{port}/  (POST /v1/predict, GET /health)")
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")

@@ -1,0 +1,36 @@
+"""The upload page served at ``/``: pick a photo, see the verdict, P(fake), faces and the heatmap."""
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deepfake-detector</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222}
+#verdict{font-size:1.8em;font-weight:bold;margin:.5em 0} .fake{color:#b00020} .real{color:#1b7f3b}
+.err{color:#a04000} img{max-width:100%;border-radius:6px} small{color:#666}</style></head><body>
+<h1>Is this face photo real or generated?</h1>
+<form id="form"><input type="file" id="file" name="file" accept="image/*" required>
+<label><input type="checkbox" id="faces" checked> find faces</label>
+<button type="submit" id="go">Check</button></form>
+<div id="verdict"></div><div id="details"></div><img id="heatmap" alt="" hidden>
+<p><small>Heatmap: Grad-CAM of the model's decision. Scores are P(fake) from a model trained on FFHQ vs
+StyleGAN faces; treat them as evidence, not proof.</small></p>
+<script>
+document.getElementById("form").addEventListener("submit", async function (ev) {
+  ev.preventDefault();
+  var verdict = document.getElementById("verdict"), details = document.getElementById("details");
+  var img = document.getElementById("heatmap"), file = document.getElementById("file").files[0];
+  if (!file) return;
+  verdict.textContent = "checking\\u2026"; verdict.className = ""; details.textContent = ""; img.hidden = true;
+  var body = new FormData(); body.append("file", file);
+  var faces = document.getElementById("faces").checked ? "auto" : "off";
+  try {
+    var r = await fetch("/v1/predict?explain=true&faces=" + faces, {method: "POST", body: body});
+    var j = await r.json();
+    if (!r.ok) { verdict.textContent = "error: " + j.error; verdict.className = "err"; return; }
+    verdict.textContent = j.label.toUpperCase() + "  (P(fake) = " + j.p_fake.toFixed(3) + ")";
+    verdict.className = j.label;
+    var n = j.faces === null ? "face search off" : j.faces.length + " face(s)";
+    details.textContent = n + " \\u00b7 threshold " + j.threshold.toFixed(3) + " \\u00b7 model " + j.model
+      + (j.warning ? " \\u00b7 " + j.warning : "");
+    if (j.heatmap_png) { img.src = "data:image/png;base64," + j.heatmap_png; img.hidden = false; }
+  } catch (e) { verdict.textContent = "error: " + e; verdict.className = "err"; }
+});
+</script></body></html>"""

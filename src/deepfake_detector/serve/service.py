@@ -1,0 +1,67 @@
+"""The model behind the API: loaded once, one inference at a time (a lock), answers as JSON dicts."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from pathlib import Path
+
+import torch
+
+from deepfake_detector.data.decode import IMAGE_EXTENSIONS, decode_bytes
+from deepfake_detector.inference.analyze import analyze_image
+from deepfake_detector.inference.artifacts import WEIGHTS_FILE
+from deepfake_detector.inference.detector import Detector
+
+MAX_UPLOAD = 10 * 1024 * 1024  # bytes
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
+
+
+def model_id(detector: Detector) -> str:
+    """``<folder name>@<first 12 hex of the weights' sha256>``: names exactly which weights answered."""
+    folder = Path(detector.meta.get("path") or ".")
+    weights = folder / WEIGHTS_FILE
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else "unsaved"
+    return f"{folder.name or detector.meta['model']['name']}@{digest}"
+
+
+def accepted_type(content_type: str | None, filename: str | None) -> bool:
+    """An image media type, or (for clients that send octet-stream) an image file extension."""
+    if content_type in IMAGE_TYPES:
+        return True
+    generic = content_type in (None, "", "application/octet-stream")
+    return generic and Path(filename or "").suffix.lower() in IMAGE_EXTENSIONS
+
+
+class Service:
+    """Wraps a Detector for concurrent requests: inference is serialised by a lock."""
+
+    def __init__(self, detector: Detector, threads: int | None = None) -> None:
+        if threads:
+            torch.set_num_threads(threads)
+        self.detector = detector
+        self.model_id = model_id(detector)
+        self._lock = threading.Lock()
+
+    def info(self) -> dict:
+        return {"status": "ok", "model": self.model_id, "threshold": self.detector.threshold,
+                "input_size": list(self.detector.preprocess.input_size)}
+
+    def predict(self, data: bytes, filename: str = "upload", faces: str = "auto", explain: bool = False) -> dict:
+        """Decode (ImageDecodeError if unreadable), score and optionally explain one uploaded image."""
+        image = decode_bytes(data, filename)
+        with self._lock:
+            prediction, where = analyze_image(self.detector, image, faces, filename)
+            heatmap = self._heatmap(image, prediction) if explain else None
+        result = {"p_fake": prediction.p_fake, "label": prediction.label, "threshold": self.detector.threshold,
+                  "faces": prediction.faces, "warning": prediction.warning, "model": self.model_id,
+                  "width": int(image.shape[-1]), "height": int(image.shape[-2])}
+        if heatmap is not None:
+            result["heatmap_png"] = heatmap
+        return result
+
+    def _heatmap(self, image: torch.Tensor, prediction) -> str:
+        from deepfake_detector.explain.gradcam import explain_prediction, overlay_png
+
+        return base64.b64encode(overlay_png(explain_prediction(self.detector, image, prediction))).decode()
