@@ -54,3 +54,20 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory):
     cfg = load_config(REPO / "configs" / "seed-cnn.yaml", [*SEED_CNN_QUICK, f"data.path={DATA_140K}"])
     out = tmp_path_factory.mktemp("runs") / "seed-cnn-quick"
     return train(cfg, out, progress=False)
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> Path:
+    """A randomly initialised seed CNN at 32 px, saved as a model folder (fast to load and run)."""
+    import torch
+
+    from deepfake_detector.inference.artifacts import save_model
+    from deepfake_detector.models import create_model
+
+    torch.manual_seed(0)
+    args = {"input_size": 32, "channels": [4, 8], "dense": 8}
+    return save_model(create_model("seed_cnn", **args), tmp_path / "tiny-model", name="seed_cnn", args=args,
+                      threshold=0.5)
+
+
+ORIGINALS = CROSS / "originals-1024"

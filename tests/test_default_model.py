@@ -1,0 +1,46 @@
+"""The bundled default model: lookup, the one-line error without it, fp16 weights."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from deepfake_detector import Detector
+from deepfake_detector.cli import main
+from deepfake_detector.errors import ModelLoadError
+from deepfake_detector.inference import artifacts
+from tests.conftest import write_image
+
+
+def test_no_default_model_is_one_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(artifacts, "DEFAULT_MODEL_DIR", tmp_path / "missing")
+    with pytest.raises(ModelLoadError, match="no default model is installed"):
+        Detector.default()
+    image = write_image(tmp_path / "a.png", (10, 20, 30))
+    assert main(["predict", str(image)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no default model") and "--model" in err and "\n" not in err
+
+
+def test_default_model_is_used_without_model(tiny_model: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(artifacts, "DEFAULT_MODEL_DIR", tiny_model)
+    detector = Detector.load()
+    assert Detector.default().meta["path"] == str(tiny_model) == detector.meta["path"]
+    image = write_image(tmp_path / "a.png", (10, 20, 30))
+    assert main(["predict", str(image), "--faces", "off"]) == 0
+    assert "1 file(s)" in capsys.readouterr().out
+
+
+def test_fp16_weights_load_as_float32(tiny_model: Path, tmp_path: Path) -> None:
+    half = tmp_path / "half"
+    shutil.copytree(tiny_model, half)
+    state = load_file(str(half / artifacts.WEIGHTS_FILE))
+    save_file({k: v.half() for k, v in state.items()}, str(half / artifacts.WEIGHTS_FILE))
+    full, fp16 = Detector.load(tiny_model, device="cpu"), Detector.load(half, device="cpu")
+    assert all(p.dtype == torch.float32 for p in fp16.model.parameters())
+    x = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(fp16.scores(x), full.scores(x), atol=2e-3, rtol=0)

@@ -1,0 +1,84 @@
+"""Face detection and cropping: every face scored at full resolution, max over faces, fallbacks, warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from deepfake_detector import Detector
+from deepfake_detector.data.decode import read_image
+from deepfake_detector.faces import Face, FaceDetector, Region, crop_regions, face_region
+from deepfake_detector.faces.locate import NO_FACE, locate
+from deepfake_detector.models import Preprocess
+from tests.conftest import ORIGINALS, write_image
+
+REAL_1024 = sorted((ORIGINALS / "real").glob("*.jpg"))
+
+
+@pytest.fixture(scope="module")
+def face_detector() -> FaceDetector:
+    return FaceDetector()
+
+
+def test_face_region_is_a_square_with_margin_inside_the_image() -> None:
+    assert face_region((100, 100, 50, 100), 400, 400, margin=0.3) == Region(60, 85, 130, 130)
+    near_edge = face_region((0, 0, 80, 100), 400, 300, margin=0.3)
+    assert (near_edge.x, near_edge.y, near_edge.w) == (0, 0, 130) and near_edge.w == near_edge.h
+    assert face_region((10, 10, 200, 280), 256, 256).w == 256  # larger than the image: clipped
+
+
+def test_crops_are_cut_at_full_resolution_then_resized() -> None:
+    image = torch.zeros(3, 1024, 1024, dtype=torch.uint8)
+    image[:, 512:, 512:] = 255  # only the bottom-right quarter is white
+    crops = crop_regions(image, [Region(512, 512, 512, 512), Region(0, 0, 1024, 1024)], Preprocess((64, 64)))
+    assert crops.shape == (2, 3, 64, 64) and crops.dtype == torch.uint8
+    assert crops[0].min() == 255 and 60 < crops[1].float().mean() < 68  # a quarter white
+
+
+def test_detects_faces_on_1024_originals(face_detector: FaceDetector) -> None:
+    image = read_image(REAL_1024[0])
+    faces = face_detector.detect(image)
+    assert len(faces) == 1 and faces[0].confidence > 0.95
+    x, y, w, h = faces[0].box
+    assert w > 300 and h > 300 and x + w <= 1024 and y + h <= 1024  # full-resolution coordinates
+
+
+def test_every_face_is_scored_and_the_image_takes_the_max(tiny_model: Path) -> None:
+    detector = Detector.load(tiny_model, device="cpu")
+    a, b = (read_image(p) for p in REAL_1024[:2])
+    pair = torch.cat([a, b], dim=2)  # two faces side by side, 1024 x 2048
+    p = detector.predict(pair)[0]
+    assert len(p.faces) == 2 and p.warning is None
+    assert p.p_fake == pytest.approx(max(f["p_fake"] for f in p.faces))
+    assert {f["box"][0] >= 1024 for f in p.faces} == {False, True}
+    off = detector.predict(pair, faces="off")[0]
+    assert off.faces is None and off.p_fake is not None
+
+
+def test_no_face_falls_back_to_the_whole_image(tiny_model: Path, tmp_path: Path) -> None:
+    detector = Detector.load(tiny_model, device="cpu")
+    noise = write_image(tmp_path / "noise.png", (90, 90, 90), size=96)
+    [p] = detector.predict([noise])
+    assert p.faces == [] and p.warning == NO_FACE
+    assert p.p_fake == pytest.approx(detector.predict([noise], faces="off")[0].p_fake)
+    with pytest.raises(ValueError, match="faces must be"):
+        detector.predict([noise], faces="yes")
+
+
+def test_small_face_is_warned() -> None:
+    class OneSmallFace:
+        def detect(self, image: torch.Tensor) -> list[Face]:
+            return [Face((100, 100, 20, 24), 0.99)]
+
+    where = locate(torch.zeros(3, 600, 800, dtype=torch.uint8), "auto", OneSmallFace(), Preprocess((128, 128)))
+    assert where.regions == [Region(94, 96, 31, 31)]
+    assert "much smaller than the model input (128 px)" in where.warning
+
+
+def test_unreadable_file_is_reported_per_file(tiny_model: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    p_bad, p_good = Detector.load(tiny_model, device="cpu").predict([bad, REAL_1024[0]])
+    assert p_bad.error and p_bad.p_fake is None and p_good.error is None and len(p_good.faces) == 1
