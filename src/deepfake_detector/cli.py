@@ -32,9 +32,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.data:
         overrides.append(f"data.path={args.data}")
+    for key in ("devices", "num_nodes", "strategy"):  # scaling flags -> train.* (docs/scaling.md)
+        if getattr(args, key) is not None:
+            overrides.append(f"train.{key}={getattr(args, key)}")
     cfg = load_config(args.config, overrides)
     out = Path(args.out or Path("runs") / cfg.name)
     result = train(cfg, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    if result.validation is None:  # a non-zero DDP rank: rank 0 reports
+        return 0
     last = result.history[-1] if result.history else {}
     print(f"trained {cfg.name}: {len(result.history)} epochs, {last.get('train_img_per_s')} img/s (last epoch)")
     print(f"validation: {_summary(result.validation.metrics)}")
@@ -132,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="delete an existing run folder and start again")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--devices", help="devices (processes) per node: a count or 'auto' (train.devices)")
+    p.add_argument("--num-nodes", type=int, help="machines taking part (train.num_nodes; see docs/scaling.md)")
+    p.add_argument("--strategy", help="Lightning strategy, e.g. ddp (train.strategy)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=3")
     p.set_defaults(func=cmd_train)
 

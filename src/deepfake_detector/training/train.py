@@ -14,6 +14,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from deepfake_detector.config import RunConfig
 from deepfake_detector.data.discovery import discover
@@ -35,7 +36,7 @@ from deepfake_detector.utils.atomic import write_csv, write_text
 class TrainResult:
     out_dir: Path
     history: list[dict]
-    validation: Evaluation
+    validation: Evaluation | None  # None on the other ranks of a multi-process (DDP) run
     bad_files: list[BadFile]
 
 
@@ -64,11 +65,17 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     splits = make_splits(dataset, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit)
     model = create_model(cfg.model.name, **cfg.model.args)
 
-    # Only now, with data and model known to be good, touch the run folder.
-    ckpt = _prepare_out_dir(out, resume, overwrite)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "config.yaml", cfg.model_copy(update={"data": cfg.data.model_copy(
-        update={"path": str(data_path)})}).to_yaml())
+    # Only now, with data and model known to be good, touch the run folder. Under DDP every rank runs
+    # this function (Lightning, torchrun or SLURM starts them; the rank comes from the environment);
+    # only global rank 0 writes files.
+    is_zero = rank_zero_only.rank == 0
+    if is_zero:
+        ckpt = _prepare_out_dir(out, resume, overwrite)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / "config.yaml", cfg.model_copy(update={"data": cfg.data.model_copy(
+            update={"path": str(data_path)})}).to_yaml())
+    else:
+        ckpt = out / "checkpoints" / "last.ckpt" if resume else None
 
     cache = {"on": True, "off": False}.get(cfg.data.cache, "auto")
     seed = cfg.train.seed
@@ -87,6 +94,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         num_sanity_val_steps=0, default_root_dir=out,
     )
     trainer.fit(module, fit.train_loader, fit.val_loader, ckpt_path=ckpt)
+    if not trainer.is_global_zero:  # rank 0 saves, calibrates and reports; the other ranks are done
+        return TrainResult(out, history.rows, None, [])
 
     if cfg.train.keep == "best" and checkpoint.best_model_path:
         state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
