@@ -1,0 +1,74 @@
+"""The HTTP service through FastAPI's TestClient (no network)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from deepfake_detector import Detector
+from deepfake_detector.serve import Service, create_app
+from tests.conftest import ORIGINALS
+
+FACE = sorted((ORIGINALS / "real").glob("*.jpg"))[0]
+
+
+@pytest.fixture
+def client(tiny_model: Path) -> TestClient:
+    return TestClient(create_app(Service(Detector.load(tiny_model, device="cpu")), max_upload=1024 * 1024))
+
+
+def test_health_names_the_model(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["model"].startswith("tiny-model@") and body["threshold"] == 0.5
+
+
+def test_predict_returns_score_label_faces_and_heatmap(client: TestClient) -> None:
+    r = client.post("/v1/predict?explain=true", files={"file": ("face.jpg", FACE.read_bytes(), "image/jpeg")})
+    assert r.status_code == 200
+    j = r.json()
+    assert 0 <= j["p_fake"] <= 1 and j["label"] in ("real", "fake") and j["threshold"] == 0.5
+    assert len(j["faces"]) == 1 and len(j["faces"][0]["box"]) == 4 and (j["width"], j["height"]) == (1024, 1024)
+    assert j["model"].startswith("tiny-model@") and len(j["heatmap_png"]) > 1000
+    off = client.post("/v1/predict?faces=off", files={"file": ("f.jpg", FACE.read_bytes(), "image/jpeg")}).json()
+    assert off["faces"] is None and "heatmap_png" not in off
+
+
+@pytest.mark.parametrize(("files", "status", "words"), [
+    ({"file": ("a.txt", b"hello", "text/plain")}, 415, "unsupported media type"),
+    ({"file": ("a.jpg", b"hello", "image/jpeg")}, 400, "not an image"),
+    ({"file": ("a.jpg", b"", "image/jpeg")}, 400, "empty"),
+    ({"other": ("a.jpg", b"x", "image/jpeg")}, 400, "multipart form field named 'file'"),
+    ({"file": ("a.jpg", b"\xff" * (1024 * 1024 + 1), "image/jpeg")}, 413, "larger than"),
+])
+def test_bad_uploads_get_clear_json_errors(client: TestClient, files: dict, status: int, words: str) -> None:
+    r = client.post("/v1/predict", files=files)
+    assert r.status_code == status and words in r.json()["error"]
+
+
+def test_octet_stream_with_image_name_is_accepted(client: TestClient) -> None:
+    r = client.post("/v1/predict?faces=off", files={"file": ("f.jpg", FACE.read_bytes(), "application/octet-stream")})
+    assert r.status_code == 200
+
+
+def test_huge_request_rejected_before_reading(client: TestClient) -> None:
+    r = client.post("/v1/predict", content=b"x", headers={"content-length": str(50 * 1024 * 1024)})
+    assert r.status_code == 413
+
+
+def test_concurrent_requests_agree(client: TestClient) -> None:
+    data = FACE.read_bytes()
+
+    def one(_: int) -> float:
+        return client.post("/v1/predict?faces=off", files={"file": ("f.jpg", data, "image/jpeg")}).json()["p_fake"]
+
+    with ThreadPoolExecutor(4) as pool:
+        scores = list(pool.map(one, range(8)))
+    assert len(set(scores)) == 1
+
+
+def test_page_has_an_upload_form(client: TestClient) -> None:
+    page = client.get("/").text
+    assert 'type="file"' in page and "/v1/predict" in page and "http" not in page.split("<script>")[0].lower()
