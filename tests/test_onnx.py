@@ -1,0 +1,72 @@
+"""ONNX export (round trip, parity check, dynamic batch) and the ONNX Runtime backend of Detector."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from deepfake_detector.cli import main
+from deepfake_detector.errors import ConfigError, ExportError
+from deepfake_detector.inference import Detector, save_model
+from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
+from deepfake_detector.inference.onnx_export import ONNX_FILE, export_onnx
+from deepfake_detector.models import create_model
+
+from .conftest import DATA_140K
+
+ARGS = {"input_size": 32, "channels": [8, 16], "dense": 16}
+
+
+@pytest.fixture
+def small_model(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    return save_model(create_model("seed_cnn", **ARGS), tmp_path / "small", name="seed_cnn", args=ARGS, threshold=0.4)
+
+
+def test_export_round_trip_dynamic_batch(small_model: Path, tmp_path: Path) -> None:
+    result = export_onnx(small_model, tmp_path / "m.onnx")
+    assert result.path.is_file() and result.max_abs_diff <= 1e-4
+    detector = Detector.load(small_model, device="cpu")
+    batch = torch.rand(5, 3, 32, 32)  # another batch size than the export's
+    backend = OnnxBackend(result.path)
+    with torch.inference_mode():
+        expected = detector.model(batch)
+    assert (backend(batch) - expected).abs().max() <= 1e-4
+    assert json.loads(backend.metadata[META_KEY])["threshold"] == 0.4
+
+
+def test_export_refuses_a_mismatch(small_model: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="does not match PyTorch"):
+        export_onnx(small_model, tmp_path / "m.onnx", tolerance=-1.0)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_onnx_backend_matches_torch_on_real_images(trained_run, tmp_path: Path) -> None:
+    folder = shutil.copytree(trained_run.out_dir, tmp_path / "run", ignore=shutil.ignore_patterns("eval-*", "*.ckpt"))
+    files = sorted((DATA_140K / "real_vs_fake" / "real-vs-fake" / "test").rglob("*.jpg"))[::8]
+    torch_preds = Detector.load(folder, device="cpu").predict(files)
+    onnx_detector = Detector.load(folder, backend="onnx")
+    onnx_preds = onnx_detector.predict(files)
+    assert [p.label for p in onnx_preds] == [p.label for p in torch_preds]
+    assert max(abs(a.p_fake - b.p_fake) for a, b in zip(onnx_preds, torch_preds, strict=True)) <= 1e-4
+    onnx_file = folder / ONNX_FILE
+    stamp = onnx_file.stat().st_mtime_ns
+    Detector.load(folder, backend="onnx")  # up to date: reused, not exported again
+    assert onnx_file.stat().st_mtime_ns == stamp
+
+
+def test_cli_export_and_predict_with_onnx(small_model: Path, tmp_path: Path, capsys) -> None:
+    assert main(["export", str(small_model), "--onnx", str(tmp_path / "out.onnx")]) == 0
+    assert (tmp_path / "out.onnx").is_file()
+    image = next((DATA_140K / "real_vs_fake" / "real-vs-fake" / "test" / "fake").glob("*.jpg"))
+    assert main(["predict", "--model", str(small_model), "--backend", "onnx", str(image), "--quiet"]) == 0
+    assert "1 file(s)" in capsys.readouterr().out
+
+
+def test_unknown_backend(small_model: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown backend"):
+        Detector.load(small_model, backend="tensorrt")
