@@ -1,68 +1,69 @@
-"""Throughput benchmarks on this machine: JPEG decode, seed-CNN training step, CPU inference.
+"""Throughput benchmarks on this machine: JPEG decode, training steps, inference per backend with parity.
 
-Run with `make bench`. Each figure is the median of several timed repeats after a warm-up.
-Data: ../shared/data/140k (override with DEEPFAKE_DETECTOR_SHARED).
+Run with `make bench` (or `python benchmarks/run_all.py --quick`). Each figure is the median of several
+timed repeats after a warm-up; peak RSS is the process's peak so far (resource.getrusage).
+Data: ../shared/data/140k (override with DEEPFAKE_DETECTOR_SHARED). Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
-import statistics
-import time
+import subprocess
+import sys
 from pathlib import Path
 
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deepfake_detector.data import discover, read_image
-from deepfake_detector.data.transforms import build_transform, resize_uint8
-from deepfake_detector.models import create_model
+import bench_decode  # noqa: E402
+import bench_infer  # noqa: E402
+import bench_train  # noqa: E402
+import torch  # noqa: E402
+from common import Row, Settings  # noqa: E402
 
-SHARED = Path(os.environ.get("DEEPFAKE_DETECTOR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-REPEATS = 5
-
-
-def median_rate(fn, items_per_call: int, repeats: int = REPEATS) -> float:
-    fn()  # warm-up
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        rates.append(items_per_call / (time.perf_counter() - start))
-    return statistics.median(rates)
+SECTIONS = ("decode", "train", "infer")
 
 
-def main() -> None:
-    files = [s.path for s in discover(SHARED / "data" / "140k").splits["train"][:256]]
-    rows = [("JPEG decode 256x256 (torchvision)", median_rate(lambda: [read_image(f) for f in files], len(files)))]
+def machine() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in subprocess.run(
+            ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return (f"{model}, {os.cpu_count()} logical cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    model = create_model("seed_cnn", input_size=128)
-    tf = build_transform(model.preprocess)
-    batch = torch.stack([tf(resize_uint8(read_image(f), model.preprocess)) for f in files[:32]])
-    labels = torch.randint(0, 2, (32,)).float()
-    opt = torch.optim.Adam(model.parameters())
 
-    def train_step() -> None:
-        model.train()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(batch), labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+def table(rows: list[Row]) -> str:
+    lines = ["| benchmark | img/s | peak RSS MB | notes |", "|---|---:|---:|---|"]
+    for r in rows:
+        rate = "n/a" if r.img_per_s is None else f"{r.img_per_s:.1f}"
+        lines.append(f"| {r.name} | {rate} | {r.peak_rss_mb:.0f} | {r.note} |")
+    return "\n".join(lines)
 
-    rows.append(("seed_cnn train step 128px, batch 32 (eager)", median_rate(train_step, 32)))
-    model.eval()
 
-    @torch.inference_mode()
-    def infer() -> None:
-        model(batch)
-
-    rows.append(("seed_cnn inference 128px, batch 32 (eager)", median_rate(infer, 32)))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    width = max(len(name) for name, _ in rows)
-    print(f"{'benchmark':<{width}}  img/s")
-    for name, rate in rows:
-        print(f"{name:<{width}}  {rate:8.1f}")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and images; skip xception, torch.compile")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--models", nargs="+", default=["seed_cnn", "efficientnet_lite0", "mobilenet_v2"],
+                        help="inference models: registry names (random weights) or trained run folders")
+    parser.add_argument("--repeats", type=int, help="timed runs per figure (default 5, quick 3)")
+    args = parser.parse_args(argv)
+    settings = Settings(repeats=args.repeats or (3 if args.quick else 5), n_images=64 if args.quick else 256,
+                        quick=args.quick)
+    print(f"machine: {machine()}", flush=True)
+    rows: list[Row] = []
+    if "decode" in args.only:
+        rows += bench_decode.run(settings)
+    if "train" in args.only:
+        rows += bench_train.run(settings)
+    if "infer" in args.only:
+        rows += bench_infer.run(settings, args.models[:2] if args.quick else args.models)
+    print(table(rows))
+    print(f"median of {settings.repeats} runs; load average at the end "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

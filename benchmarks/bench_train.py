@@ -1,0 +1,49 @@
+"""Training throughput: one optimiser step (forward + backward + Adam) per call, random weights."""
+
+from __future__ import annotations
+
+import torch
+from common import Row, Settings, image_files, load_batch, median_rate
+
+from deepfake_detector.models import create_model
+
+# (model, batch size, quick?) at each model's own input size; seed_cnn at the recipe's 128 px.
+MODELS = [("seed_cnn", 32, True), ("efficientnet_lite0", 32, True), ("xception", 16, False)]
+FINETUNE_IMAGES = 967  # the 140k sample's training split
+
+
+def make_model(name: str) -> torch.nn.Module:
+    """A randomly initialised (seeded) model at its benchmark input size."""
+    torch.manual_seed(0)
+    return create_model(name, pretrained=False, **({"input_size": 128} if name == "seed_cnn" else {}))
+
+
+def train_rate(model: torch.nn.Module, batch_size: int, settings: Settings) -> float:
+    model.train()
+    batch = load_batch(image_files("train", batch_size), model.preprocess)
+    labels = (torch.arange(batch_size) % 2).float()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(batch), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return median_rate(step, batch_size, settings.repeats)
+
+
+def run(settings: Settings) -> list[Row]:
+    rows = []
+    for name, batch_size, in_quick in MODELS:
+        if settings.quick and not in_quick:
+            rows.append(Row("train", f"{name} train step", None, "skipped in quick mode"))
+            continue
+        model = make_model(name)
+        h = model.preprocess.input_size[0]
+        rate = train_rate(model, batch_size, settings)
+        note = f"{h}px, batch {batch_size}"
+        if name == "efficientnet_lite0":
+            note += f"; full fine-tune epoch of {FINETUNE_IMAGES} images ~ {FINETUNE_IMAGES / rate:.0f} s"
+        rows.append(Row("train", f"{name} train step", rate, note))
+    return rows
