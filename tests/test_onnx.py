@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from deepfake_detector.cli import main
 from deepfake_detector.errors import ConfigError, ExportError
 from deepfake_detector.inference import Detector, save_model
 from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
-from deepfake_detector.inference.onnx_export import ONNX_FILE, export_onnx
+from deepfake_detector.inference.onnx_export import cached_onnx_path, export_onnx
 from deepfake_detector.models import create_model
 
 from .conftest import DATA_140K
@@ -45,21 +44,24 @@ def test_export_refuses_a_mismatch(small_model: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "m.onnx").exists()
 
 
-def test_onnx_backend_matches_torch_on_real_images(trained_run, tmp_path: Path) -> None:
-    folder = shutil.copytree(trained_run.out_dir, tmp_path / "run", ignore=shutil.ignore_patterns("eval-*", "*.ckpt"))
+def test_onnx_backend_matches_torch_on_real_images(trained_run, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path / "cache"))
+    folder = trained_run.out_dir
     files = sorted((DATA_140K / "real_vs_fake" / "real-vs-fake" / "test").rglob("*.jpg"))[::8]
     torch_preds = Detector.load(folder, device="cpu").predict(files)
     onnx_detector = Detector.load(folder, backend="onnx")
     onnx_preds = onnx_detector.predict(files)
     assert [p.label for p in onnx_preds] == [p.label for p in torch_preds]
     assert max(abs(a.p_fake - b.p_fake) for a, b in zip(onnx_preds, torch_preds, strict=True)) <= 1e-4
-    onnx_file = folder / ONNX_FILE
+    onnx_file = cached_onnx_path(folder)
     stamp = onnx_file.stat().st_mtime_ns
     Detector.load(folder, backend="onnx")  # up to date: reused, not exported again
     assert onnx_file.stat().st_mtime_ns == stamp
+    assert not (folder / "model.onnx").exists()  # the model folder is left alone
 
 
-def test_cli_export_and_predict_with_onnx(small_model: Path, tmp_path: Path, capsys) -> None:
+def test_cli_export_and_predict_with_onnx(small_model: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path / "cache"))
     assert main(["export", str(small_model), "--onnx", str(tmp_path / "out.onnx")]) == 0
     assert (tmp_path / "out.onnx").is_file()
     image = next((DATA_140K / "real_vs_fake" / "real-vs-fake" / "test" / "fake").glob("*.jpg"))

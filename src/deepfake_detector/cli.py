@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_options(p)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
-                   help="inference engine: PyTorch, or ONNX Runtime (exports <model>/model.onnx on first use)")
+                   help="inference engine: PyTorch, or ONNX Runtime (export cached in ~/.cache/deepfake-detector)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 

@@ -75,7 +75,7 @@ class Detector:
     @classmethod
     def load(cls, folder: str | Path | None = None, device: str | None = None, backend: str = "torch") -> Detector:
         """Load a model folder (None: the bundled default model); ``backend="onnx"`` scores with ONNX Runtime
-        (exporting ``model.onnx`` once)."""
+        (its export cached in the user cache)."""
         folder = default_model_dir() if folder is None else folder
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")

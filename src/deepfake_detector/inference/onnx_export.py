@@ -1,7 +1,8 @@
 """Export a saved model to ONNX (dynamic batch), checked against PyTorch before it is kept.
 
 The ``.onnx`` file carries the model's ``model.json`` (preprocessing, threshold, temperature) in its
-metadata and the SHA-256 of the weights it came from, so a stale export is detected and redone.
+metadata and the SHA-256 of the weights it came from. ``Detector.load(folder, backend="onnx")`` keeps
+its export in the user cache under that digest, so changed weights get a fresh export.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +20,9 @@ from deepfake_detector.errors import ExportError
 from deepfake_detector.inference.artifacts import WEIGHTS_FILE
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
+from deepfake_detector.models.weights.fetch import cache_dir
 from deepfake_detector.utils.atomic import atomic_path
 
-ONNX_FILE = "model.onnx"
 DEFAULT_TOLERANCE = 1e-4  # max |logit difference| between ONNX Runtime and PyTorch
 
 
@@ -100,20 +100,19 @@ def export_onnx(source: Detector | str | Path, out_path: str | Path, opset: int 
     return ExportResult(out, diff)
 
 
-def load_onnx_backend(detector: Detector, folder: str | Path, device: str | torch.device = "cpu") -> OnnxBackend:
-    """An ONNX Runtime backend for a model folder, over its ``model.onnx``.
+def cached_onnx_path(folder: str | Path) -> Path:
+    """Where a model folder's ONNX export is cached: keyed by the weights' SHA-256, so never stale."""
+    return cache_dir() / "onnx" / f"{weights_digest(folder)}.onnx"
 
-    The file is exported (and parity-checked) on first use, and again when the weights changed; a
-    read-only folder gets its export in a temporary directory instead.
+
+def load_onnx_backend(detector: Detector, folder: str | Path, device: str | torch.device = "cpu") -> OnnxBackend:
+    """An ONNX Runtime backend for a model folder, exported (and parity-checked) on first use.
+
+    Exports live in the user cache (``~/.cache/deepfake-detector/onnx``, or ``$DEEPFAKE_DETECTOR_CACHE``),
+    never in the model folder, which may be read-only or part of the package.
     """
-    path = Path(folder) / ONNX_FILE
-    if path.is_file():
-        backend = OnnxBackend(path, device)
-        stored = backend.metadata.get("weights_sha256")
-        if stored is not None and stored == weights_digest(folder):
-            return backend
-    try:
-        path = export_onnx(detector, path).path
-    except PermissionError:
-        path = export_onnx(detector, Path(tempfile.mkdtemp(prefix="deepfake-detector-")) / ONNX_FILE).path
+    path = cached_onnx_path(folder)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(detector, path)
     return OnnxBackend(path, device)
