@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class Row:
 
     def __post_init__(self) -> None:
         self.peak_rss_mb = peak_rss_mb()
+        rate = "n/a" if self.img_per_s is None else f"{self.img_per_s:.1f} img/s"
+        print(f"  {self.name}: {rate}  {self.note}", file=sys.stderr, flush=True)  # progress
 
 
 def peak_rss_mb() -> float:
