@@ -16,7 +16,12 @@ def add_predict_options(p: argparse.ArgumentParser) -> None:
 
 
 def predict_outputs(args: argparse.Namespace, detector, predictions: list) -> None:
-    """Write what ``--explain`` and ``--report`` ask for."""
+    """Print the results' warnings; write what ``--explain`` and ``--report`` ask for."""
+    warned = [p for p in predictions if p.warning]
+    for p in warned[:10]:
+        print(f"warning: {p.path}: {p.warning}")
+    if len(warned) > 10:
+        print(f"... and {len(warned) - 10} more warning(s)")
     heatmaps = None
     if args.explain:
         from deepfake_detector.explain import write_explanations

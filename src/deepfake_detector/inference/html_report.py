@@ -18,7 +18,7 @@ from deepfake_detector.inference.detector import Detector, Prediction
 THUMB = 192
 _STYLE = """<style>.thumb{width:auto;max-width:192px;max-height:192px;display:block}
 th{cursor:pointer;user-select:none} th:after{content:" \\2195";color:#aaa} .fake{color:#b00020;font-weight:bold}
-.real{color:#1b7f3b;font-weight:bold}</style>"""
+.real{color:#1b7f3b;font-weight:bold} td{vertical-align:middle;overflow-wrap:anywhere}</style>"""
 # Click a header to sort by it (numbers numerically, text alphabetically); click again to reverse.
 _SORT_JS = """<script>document.querySelectorAll("table").forEach(function(t){
 var hs=t.rows[0].cells;for(var i=0;i<hs.length;i++)(function(c){var up=true;hs[c].onclick=function(){
