@@ -33,9 +33,11 @@ def train_rate(model: torch.nn.Module, batch_size: int, settings: Settings) -> f
     return median_rate(step, batch_size, settings.repeats)
 
 
-def run(settings: Settings) -> list[Row]:
+def run(settings: Settings, names: list[str] | None = None) -> list[Row]:
     rows = []
     for name, batch_size, in_quick in MODELS:
+        if names is not None and name not in names:
+            continue
         if settings.quick and not in_quick:
             rows.append(Row("train", f"{name} train step", None, "skipped in quick mode"))
             continue

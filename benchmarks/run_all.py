@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--models", nargs="+", default=["seed_cnn", "efficientnet_lite0", "mobilenet_v2"],
                         help="inference models: registry names (random weights) or trained run folders")
+    parser.add_argument("--train-models", nargs="+", choices=[m for m, _, _ in bench_train.MODELS],
+                        help="training benchmarks to run (default all; quick: not xception)")
     parser.add_argument("--repeats", type=int, help="timed runs per figure (default 5, quick 3)")
     args = parser.parse_args(argv)
     settings = Settings(repeats=args.repeats or (3 if args.quick else 5), n_images=64 if args.quick else 256,
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     if "decode" in args.only:
         rows += bench_decode.run(settings)
     if "train" in args.only:
-        rows += bench_train.run(settings)
+        rows += bench_train.run(settings, args.train_models)
     if "infer" in args.only:
         rows += bench_infer.run(settings, args.models[:2] if args.quick else args.models)
     print(table(rows))
