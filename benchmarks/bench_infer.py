@@ -75,7 +75,7 @@ def backends(model: torch.nn.Module, settings: Settings, tmp: Path,
         start = time.perf_counter()
         _torch_backend(compiled)(calibration[:BATCH])
         out["torch.compile"] = (_torch_backend(compiled), f"compile {time.perf_counter() - start:.0f} s")
-    fp32 = export_onnx(Detector(model, {}, "cpu"), tmp / "model.onnx")
+    fp32 = export_onnx(Detector(copy.deepcopy(model), {}, "cpu"), tmp / "model.onnx")  # Detector makes it channels-last
     out["ONNX Runtime"] = (OnnxBackend(fp32.path), f"export parity {fp32.max_abs_diff:.0e}")
     try:
         out["ONNX Runtime int8"] = (OnnxBackend(_int8_onnx(fp32.path, calibration, tmp / "int8.onnx")),
