@@ -105,7 +105,7 @@ def bench_model(model: torch.nn.Module, label: str, settings: Settings) -> list[
             rate = median_rate(lambda fn=fn: fn(batch), BATCH, settings.repeats)
             p = _scores(fn, images)
             reference = p if reference is None else reference
-            parity = (f"max|dP| {float((p - reference).abs().max()):.1e}, labels agree "
+            parity = (f"max abs dP {float((p - reference).abs().max()):.1e}, labels agree "
                       f"{float(((p >= 0.5) == (reference >= 0.5)).float().mean()):.1%} (n={len(p)})")
             rows.append(Row("infer", f"{label} {h}px: {name}", rate, "; ".join(x for x in (parity, note) if x)))
     return rows
