@@ -11,6 +11,7 @@ with one sentence) or a path to a weights file: a PyTorch / safetensors state di
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,15 +135,19 @@ def make_keras_compatible(backbone: nn.Module) -> nn.Module:
     return backbone
 
 
-def _transfer(backbone: nn.Module, head: str, dropout: float,
+def _transfer(backbone: nn.Module, head: str, dropout: float, input_size: int | None = None,
               preprocess: Preprocess | None = None) -> TransferModel:
+    """Wrap ``backbone``; ``input_size`` overrides the pretrained resolution (a convnet takes any size),
+    e.g. 256 to see the 140k faces at their native size instead of resampled."""
     preprocess = preprocess or preprocess_from_timm(backbone)
+    if input_size is not None:
+        preprocess = dataclasses.replace(preprocess, input_size=(input_size, input_size))
     return TransferModel(backbone, backbone.num_features, preprocess, head, dropout)
 
 
 @register_model
 def xception(pretrained: Pretrained = False, head: str = "mlp", dropout: float = 0.5,
-             keras_compatible: bool = True) -> TransferModel:
+             keras_compatible: bool = True, input_size: int | None = None) -> TransferModel:
     """Recipe 2: Keras' ImageNet Xception (timm ``legacy_xception``) + the paper's Dense 512-128-64-1 head.
 
     ``keras_compatible`` (default) computes exactly what Keras computes (BN eps, 'same' pooling); it is
@@ -157,12 +162,12 @@ def xception(pretrained: Pretrained = False, head: str = "mlp", dropout: float =
         load_exact(backbone, state, str(path))
     elif path is not None:
         load_state_file(backbone, path)
-    return _transfer(backbone, head, dropout)
+    return _transfer(backbone, head, dropout, input_size)
 
 
 @register_model
 def efficientnet_lite0(pretrained: Pretrained = False, head: str = "linear",
-                       dropout: float = 0.2) -> TransferModel:
+                       dropout: float = 0.2, input_size: int | None = None) -> TransferModel:
     """EfficientNet-Lite0 (timm ``tf_efficientnet_lite0``: TF padding, BN eps 1e-3) + a linear head.
 
     Accepts timm's own state dict or the official TF weights in EfficientNet-PyTorch layout (``_blocks.N``).
@@ -173,7 +178,7 @@ def efficientnet_lite0(pretrained: Pretrained = False, head: str = "linear",
         depths = tuple(len(stage) for stage in backbone.blocks)
         load_state_file(backbone, path, lambda s: efficientnet_state_from_lukemelas(s, depths)
                         if "_conv_stem.weight" in s else s)
-    return _transfer(backbone, head, dropout)
+    return _transfer(backbone, head, dropout, input_size)
 
 
 class PooledFeatures(nn.Module):
@@ -189,7 +194,8 @@ class PooledFeatures(nn.Module):
 
 
 @register_model
-def mobilenet_v2(pretrained: Pretrained = False, head: str = "linear", dropout: float = 0.2) -> TransferModel:
+def mobilenet_v2(pretrained: Pretrained = False, head: str = "linear", dropout: float = 0.2,
+                 input_size: int | None = None) -> TransferModel:
     """torchvision MobileNetV2 (IMAGENET1K_V1 weights and transforms) + a linear head."""
     weights = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1
     try:
@@ -203,15 +209,15 @@ def mobilenet_v2(pretrained: Pretrained = False, head: str = "linear", dropout: 
     t = weights.transforms()
     preprocess = Preprocess(input_size=(t.crop_size[0], t.crop_size[0]), mean=tuple(t.mean), std=tuple(t.std),
                             interpolation=t.interpolation.value)
-    return _transfer(backbone, head, dropout, preprocess)
+    return _transfer(backbone, head, dropout, input_size, preprocess)
 
 
 @register_model_family("timm")
 def timm_model(arch: str, pretrained: Pretrained = False, head: str = "linear",
-               dropout: float = 0.2) -> TransferModel:
+               dropout: float = 0.2, input_size: int | None = None) -> TransferModel:
     """Any timm architecture as a backbone: model name ``timm:<arch>``, e.g. ``timm:resnet18``."""
     backbone = timm_backbone(arch, pretrained)
     path = weights_file(pretrained)
     if path is not None:
         load_state_file(backbone, path)
-    return _transfer(backbone, head, dropout)
+    return _transfer(backbone, head, dropout, input_size)
