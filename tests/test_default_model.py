@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
@@ -35,12 +34,21 @@ def test_default_model_is_used_without_model(tiny_model: Path, tmp_path: Path, m
     assert "1 file(s)" in capsys.readouterr().out
 
 
-def test_fp16_weights_load_as_float32(tiny_model: Path, tmp_path: Path) -> None:
+def test_fp16_export_halves_the_weights_and_keeps_the_scores(tiny_model: Path, tmp_path: Path, capsys) -> None:
     half = tmp_path / "half"
-    shutil.copytree(tiny_model, half)
-    state = load_file(str(half / artifacts.WEIGHTS_FILE))
-    save_file({k: v.half() for k, v in state.items()}, str(half / artifacts.WEIGHTS_FILE))
+    assert main(["export", str(tiny_model), "--fp16", str(half)]) == 0
+    assert "fp16 weights" in capsys.readouterr().out
+    stored = load_file(str(half / artifacts.WEIGHTS_FILE))
+    assert {v.dtype for v in stored.values()} == {torch.float16}
+    size = (half / artifacts.WEIGHTS_FILE).stat().st_size
+    assert size < 0.6 * (tiny_model / artifacts.WEIGHTS_FILE).stat().st_size
+    assert (half / artifacts.META_FILE).read_text() == (tiny_model / artifacts.META_FILE).read_text()
     full, fp16 = Detector.load(tiny_model, device="cpu"), Detector.load(half, device="cpu")
     assert all(p.dtype == torch.float32 for p in fp16.model.parameters())
     x = torch.rand(2, 3, 32, 32)
     torch.testing.assert_close(fp16.scores(x), full.scores(x), atol=2e-3, rtol=0)
+
+
+def test_export_needs_a_target(tiny_model: Path, capsys) -> None:
+    assert main(["export", str(tiny_model)]) == 2
+    assert "--onnx" in capsys.readouterr().err

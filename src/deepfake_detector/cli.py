@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from deepfake_detector.cli_commands import add_commands, add_predict_options, predict_outputs
-from deepfake_detector.errors import DeepfakeDetectorError
+from deepfake_detector.errors import ConfigError, DeepfakeDetectorError
 
 
 def _fmt(value: float | None) -> str:
@@ -97,11 +97,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from deepfake_detector.inference.onnx_export import export_onnx
+    if not (args.onnx or args.fp16):
+        raise ConfigError("export needs --onnx OUT.onnx and/or --fp16 OUT_DIR")
+    if args.onnx:
+        from deepfake_detector.inference.onnx_export import export_onnx
 
-    result = export_onnx(args.model, args.onnx, opset=args.opset, tolerance=args.tolerance)
-    print(f"wrote {result.path} (opset {args.opset}, dynamic batch; max |logit diff| vs PyTorch "
-          f"{result.max_abs_diff:.1e})")
+        result = export_onnx(args.model, args.onnx, opset=args.opset, tolerance=args.tolerance)
+        print(f"wrote {result.path} (opset {args.opset}, dynamic batch; max |logit diff| vs PyTorch "
+              f"{result.max_abs_diff:.1e})")
+    if args.fp16:
+        from deepfake_detector.inference.half_export import export_half
+
+        result = export_half(args.model, args.fp16)
+        print(f"wrote {result.path} (fp16 weights; max |P(fake) diff| vs the original {result.max_abs_diff:.1e})")
     return 0
 
 
@@ -171,9 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("export", help="export a saved model to ONNX (checked against PyTorch)")
+    p = sub.add_parser("export", help="export a saved model to ONNX and/or an fp16 copy (checked against it)")
     p.add_argument("model", help="model folder written by 'train'")
-    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="output file")
+    p.add_argument("--onnx", metavar="OUT.onnx", help="ONNX file to write")
+    p.add_argument("--fp16", metavar="OUT_DIR", help="model folder to write with fp16 weights (half the size)")
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--tolerance", type=float, default=1e-4, help="max |logit difference| vs PyTorch (default 1e-4)")
     p.set_defaults(func=cmd_export)

@@ -44,7 +44,7 @@ def weights_digest(folder: str | Path) -> str | None:
     return h.hexdigest()
 
 
-def _parity_batch(detector: Detector, n: int, seed: int = 0) -> torch.Tensor:
+def parity_batch(detector: Detector, n: int, seed: int = 0) -> torch.Tensor:
     """``n`` random uint8 images through the detector's own transform (realistic input range)."""
     h, w = detector.preprocess.input_size
     g = torch.Generator().manual_seed(seed)
@@ -90,7 +90,7 @@ def export_onnx(source: Detector | str | Path, out_path: str | Path, opset: int 
         except Exception as exc:  # the exporter raises many types; report one line
             raise ExportError(f"cannot export model to ONNX ({str(exc).splitlines()[0]})") from None
         _write_metadata(tmp, props)
-        batch = _parity_batch(detector, check_batch)
+        batch = parity_batch(detector, check_batch)
         with torch.inference_mode():
             expected = model(batch).float()
         diff = float((OnnxBackend(tmp)(batch) - expected).abs().max())

@@ -1,0 +1,42 @@
+"""A compact copy of a saved model: fp16 weights (half the bytes), checked against the original.
+
+This is how the bundled default model is made (``deepfake-detector export RUN --fp16 DIR``): the folder
+keeps ``model.json`` unchanged and loads back as float32, so nothing else needs to know.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from safetensors.torch import save_file
+
+from deepfake_detector.errors import ExportError
+from deepfake_detector.inference.artifacts import META_FILE, WEIGHTS_FILE
+from deepfake_detector.inference.detector import Detector
+from deepfake_detector.inference.onnx_export import ExportResult, parity_batch
+from deepfake_detector.utils.atomic import atomic_path, write_text
+
+DEFAULT_TOLERANCE = 5e-3  # max |P(fake) difference| between the fp16 copy and the original
+
+
+def export_half(folder: str | Path, out_dir: str | Path, *, tolerance: float = DEFAULT_TOLERANCE,
+                check_batch: int = 4) -> ExportResult:
+    """Write ``out_dir`` = ``folder`` with fp16 weights; kept only if its scores match within ``tolerance``."""
+    folder, out_dir = Path(folder), Path(out_dir)
+    if out_dir.resolve() == folder.resolve():
+        raise ExportError(f"{out_dir}: the fp16 copy must go to another folder than the model itself")
+    original = Detector.load(folder, device="cpu")
+    half = {k: v.half() if v.is_floating_point() else v for k, v in original.model.state_dict().items()}
+    compact = Detector(copy.deepcopy(original.model), original.meta, "cpu")
+    compact.model.load_state_dict(half)  # rounded to fp16, then back to the model's float32
+    batch = parity_batch(original, check_batch)
+    diff = float((compact.scores(batch) - original.scores(batch)).abs().max())
+    if not diff <= tolerance:  # also catches NaN
+        raise ExportError(f"fp16 weights change P(fake) by {diff:.2e} > tolerance {tolerance:.0e}; "
+                          f"not writing {out_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / WEIGHTS_FILE) as tmp:
+        save_file({k: v.contiguous() for k, v in half.items()}, str(tmp))
+    write_text(out_dir / META_FILE, (folder / META_FILE).read_text())
+    return ExportResult(out_dir, diff)
