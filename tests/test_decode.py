@@ -94,3 +94,21 @@ def test_decode_bytes_from_memory():
     Image.new("RGB", (8, 6), (255, 0, 0)).save(buf, format="PNG")
     image = decode_bytes(buf.getvalue(), "upload.png")
     assert image.shape == (3, 6, 8) and image[0].min() == 255 and image[1].max() == 0
+
+
+def test_crop_augmentation_cuts_pixels_without_resampling():
+    from deepfake_detector.config import AugmentConfig
+
+    pre = Preprocess(input_size=(8, 8))
+    image = torch.arange(64, dtype=torch.uint8).reshape(1, 8, 8).repeat(3, 1, 1)
+    torch.manual_seed(0)
+    crops = [build_transform(pre, AugmentConfig(crop=0.5))(image) for _ in range(20)]
+    assert {c.shape for c in crops} == {(3, 4, 4)}
+    values = image[0].float() / 255
+    windows = {(i, j) for i in range(5) for j in range(5)}
+    origins = set()
+    for c in crops:  # every crop is an exact 4x4 window of the original pixels
+        match = [(i, j) for i, j in windows if torch.allclose(c[0], values[i:i + 4, j:j + 4])]
+        assert len(match) == 1
+        origins.add(match[0])
+    assert len(origins) > 3  # and the window moves

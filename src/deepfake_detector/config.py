@@ -30,13 +30,18 @@ class DataConfig(_Strict):
 
 
 class AugmentConfig(_Strict):
-    """Training-set augmentation (Keras-style): flips, rotation in degrees, shift and zoom fractions."""
+    """Training-set augmentation (Keras-style): flips, rotation in degrees, shift and zoom fractions.
+
+    ``crop`` < 1 trains on random square crops of that fraction of the input side, cut without
+    resampling (GAN traces are pixel-level; rotation and zoom blur them); evaluation sees whole images.
+    """
 
     hflip: bool = False
     vflip: bool = False
     rotation: float = Field(0.0, ge=0, le=180)
     shift: float = Field(0.0, ge=0, lt=1)
     zoom: float = Field(0.0, ge=0, lt=1)
+    crop: float = Field(1.0, gt=0.25, le=1)
 
 
 class TrainConfig(_Strict):

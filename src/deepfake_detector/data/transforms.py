@@ -25,6 +25,9 @@ def build_transform(
     """uint8 image already at input size -> normalised float tensor, with optional augmentation."""
     ops: list[Callable] = []
     if augment is not None:
+        if augment.crop < 1:
+            h, w = preprocess.input_size
+            ops.append(v2.RandomCrop((round(h * augment.crop), round(w * augment.crop))))
         if augment.hflip:
             ops.append(v2.RandomHorizontalFlip())
         if augment.vflip:
