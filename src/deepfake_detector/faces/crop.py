@@ -28,7 +28,13 @@ def whole_image(image: torch.Tensor) -> Region:
     return Region(0, 0, int(image.shape[-1]), int(image.shape[-2]))
 
 
-def face_region(box: tuple[int, int, int, int], width: int, height: int, margin: float = 0.3) -> Region:
+# The training faces (FFHQ-aligned, 140k) fill ~58% of their frame: MTCNN's box side is 149 px (median,
+# 101-175) on 256 px test images. A 0.75 margin frames crops the same way, so an aligned face photo is
+# scored whole, pixel for pixel, and faces cut from larger photos look like the training images.
+FACE_MARGIN = 0.75
+
+
+def face_region(box: tuple[int, int, int, int], width: int, height: int, margin: float = FACE_MARGIN) -> Region:
     """A square around a face box, ``margin`` of the box's longer side added, kept inside the image.
 
     When the square would be larger than the image it is clipped to the image's shorter side (an

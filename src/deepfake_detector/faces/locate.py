@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from deepfake_detector.faces.crop import Region, face_region, whole_image
+from deepfake_detector.faces.crop import FACE_MARGIN, Region, face_region, whole_image
 from deepfake_detector.faces.detect import Face, FaceDetector
 from deepfake_detector.models.preprocess import Preprocess
 
@@ -32,7 +32,7 @@ def check_mode(faces: str) -> str:
 
 
 def locate(image: torch.Tensor, faces: str, detector: FaceDetector | None, preprocess: Preprocess,
-           margin: float = 0.3) -> Located:
+           margin: float = FACE_MARGIN) -> Located:
     """Regions of ``image`` (3, H, W) to score: one per face with ``faces="auto"``, else the whole image."""
     if check_mode(faces) == "off" or detector is None:
         return Located([whole_image(image)], [])
