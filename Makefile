@@ -8,7 +8,7 @@ RUN    ?= runs/demo-seed-cnn
 # torch/torchvision pinned to the releases these machines hold on local disk.
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install weights demo test lint bench clean
+.PHONY: install weights demo default-model test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,13 @@ weights: install
 demo: install
 	$(BIN)/deepfake-detector train --config $(CONFIG) --data $(DATA) --out $(RUN) --overwrite
 	$(BIN)/deepfake-detector evaluate $(RUN) --data $(DATA) --out $(RUN)/eval-test
+
+# Retrain the bundled default detector and place it (fp16) in the package; then update its MODEL_CARD.md.
+ASSET = src/deepfake_detector/assets/default-model
+default-model: weights
+	$(BIN)/deepfake-detector train --config configs/default-detector.yaml --data $(DATA) --out runs/default-detector --overwrite
+	$(BIN)/deepfake-detector export runs/default-detector --fp16 $(ASSET)
+	cp runs/default-detector/config.yaml $(ASSET)/train-config.yaml
 
 test: install weights
 	$(BIN)/python -m pytest -q

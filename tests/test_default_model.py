@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from sklearn.metrics import roc_auc_score
 
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
 from deepfake_detector.inference import artifacts
-from tests.conftest import write_image
+from tests.conftest import DATA_140K, write_image
 
 
 def test_no_default_model_is_one_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -52,3 +54,21 @@ def test_fp16_export_halves_the_weights_and_keeps_the_scores(tiny_model: Path, t
 def test_export_needs_a_target(tiny_model: Path, capsys) -> None:
     assert main(["export", str(tiny_model)]) == 2
     assert "--onnx" in capsys.readouterr().err
+
+
+def test_bundled_default_model_tells_real_from_fake(tmp_path: Path) -> None:
+    """The model shipped in the package, on held-out shared test images, through `predict` (no --model)."""
+    folder = artifacts.DEFAULT_MODEL_DIR
+    assert (folder / artifacts.META_FILE).is_file(), f"no bundled default model in {folder}"
+    assert (folder / "MODEL_CARD.md").is_file()
+    assert (folder / artifacts.WEIGHTS_FILE).stat().st_size < 10_000_000  # small enough to ship
+    test = DATA_140K / "real_vs_fake" / "real-vs-fake" / "test"
+    files = {label: sorted((test / label).glob("*.jpg"))[:12] for label in ("real", "fake")}
+    out = tmp_path / "predictions.json"
+    assert main(["predict", *map(str, files["real"] + files["fake"]), "--faces", "off", "--output", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["model"] == str(folder)
+    rows = {Path(r["path"]).name: r for r in result["predictions"]}
+    scores = {label: [rows[f.name]["p_fake"] for f in fs] for label, fs in files.items()}
+    y = [0] * 12 + [1] * 12
+    assert roc_auc_score(y, scores["real"] + scores["fake"]) > 0.8
