@@ -73,7 +73,7 @@ def test_small_face_is_warned() -> None:
             return [Face((100, 100, 20, 24), 0.99)]
 
     where = locate(torch.zeros(3, 600, 800, dtype=torch.uint8), "auto", OneSmallFace(), Preprocess((128, 128)))
-    assert where.regions == [Region(89, 91, 42, 42)]  # 24 px box + 75% margin
+    assert where.regions == [Region(93, 95, 34, 34)]  # 24 px box + 40% margin
     assert "much smaller than the model input (128 px)" in where.warning
 
 
