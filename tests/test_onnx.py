@@ -72,3 +72,25 @@ def test_cli_export_and_predict_with_onnx(small_model: Path, tmp_path: Path, cap
 def test_unknown_backend(small_model: Path) -> None:
     with pytest.raises(ConfigError, match="unknown backend"):
         Detector.load(small_model, backend="tensorrt")
+
+
+def test_auto_backend_uses_onnx_on_cpu_and_falls_back_to_torch(small_model: Path, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path / "cache"))
+    batch = torch.rand(3, 3, 32, 32)
+    reference = Detector.load(small_model, device="cpu").scores(batch)
+    auto = Detector.load(small_model, device="cpu", backend="auto")
+    assert isinstance(auto.runner, OnnxBackend)
+    torch.testing.assert_close(auto.scores(batch), reference, atol=1e-5, rtol=0)
+
+    from deepfake_detector.inference import onnx_export
+
+    def refuse(*args, **kwargs):
+        raise ExportError("ONNX export does not match PyTorch")
+
+    monkeypatch.setattr(onnx_export, "load_onnx_backend", refuse)
+    fallback = Detector.load(small_model, device="cpu", backend="auto")
+    assert fallback.runner is None
+    torch.testing.assert_close(fallback.scores(batch), reference)
+    with pytest.raises(ExportError):
+        Detector.load(small_model, device="cpu", backend="onnx")

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deepfake_detector.cli_commands import add_commands, add_predict_options, predict_outputs
+from deepfake_detector.cli_commands import add_backend_option, add_commands, add_predict_options, predict_outputs
 from deepfake_detector.errors import ConfigError, DeepfakeDetectorError
 
 
@@ -174,8 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write results to a .csv or .json file")
     add_predict_options(p)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
-                   help="inference engine: PyTorch, or ONNX Runtime (export cached in ~/.cache/deepfake-detector)")
+    add_backend_option(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 

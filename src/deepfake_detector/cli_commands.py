@@ -15,6 +15,12 @@ def add_predict_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="HTML", help="write a self-contained HTML page of the results")
 
 
+def add_backend_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                   help="inference engine: auto (ONNX Runtime on a CPU, PyTorch on a GPU; the default), torch, "
+                        "or onnx (its export is cached in ~/.cache/deepfake-detector)")
+
+
 def predict_outputs(args: argparse.Namespace, detector, predictions: list) -> None:
     """Print the results' warnings; write what ``--explain`` and ``--report`` ask for."""
     warned = [p for p in predictions if p.warning]
@@ -55,7 +61,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from deepfake_detector.serve import run_server
 
-    run_server(args.model, host=args.host, port=args.port, threads=args.threads)
+    run_server(args.model, host=args.host, port=args.port, threads=args.threads, backend=args.backend)
     return 0
 
 
@@ -73,4 +79,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--threads", type=int, default=None, help="torch threads for inference (default: all cores)")
+    add_backend_option(p)
     p.set_defaults(func=cmd_serve)

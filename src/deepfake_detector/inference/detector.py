@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
 from deepfake_detector.data.transforms import build_transform, resize_uint8
-from deepfake_detector.errors import ConfigError
+from deepfake_detector.errors import ConfigError, ExportError
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.analyze import predict_with_faces
@@ -24,7 +24,8 @@ from deepfake_detector.inference.artifacts import default_model_dir, load_model,
 from deepfake_detector.models.preprocess import Preprocess
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
-BACKENDS = ("torch", "onnx")
+# "auto": ONNX Runtime on a CPU (2.3-3.6x PyTorch there, docs/benchmarks.md), PyTorch on a GPU.
+BACKENDS = ("auto", "torch", "onnx")
 
 
 @dataclass
@@ -76,19 +77,23 @@ class Detector:
     @classmethod
     def load(cls, folder: str | Path | None = None, device: str | None = None, backend: str = "torch") -> Detector:
         """Load a model folder (None: the bundled default model); ``backend="onnx"`` scores with ONNX Runtime
-        (its export cached in the user cache)."""
+        (its export cached in the user cache), ``"auto"`` with ONNX Runtime on a CPU if the model exports."""
         folder = default_model_dir() if folder is None else folder
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
         model, meta = load_model(folder)
         meta["path"] = str(folder)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        if backend == "torch":
+        if backend == "torch" or (backend == "auto" and torch.device(device).type != "cpu"):
             return cls(model, meta, device)
         from deepfake_detector.inference.onnx_export import load_onnx_backend
 
         detector = cls(model, meta, "cpu")
-        detector.runner = load_onnx_backend(detector, folder, device)
+        try:
+            detector.runner = load_onnx_backend(detector, folder, device)
+        except ExportError:
+            if backend == "onnx":
+                raise  # auto: a model ONNX cannot reproduce is scored by PyTorch (on this CPU) instead
         return detector
 
     @classmethod
