@@ -1,6 +1,9 @@
 """Server latency under a few concurrent clients, on 127.0.0.1 only (a bounded loop, never a load test).
 
-    python benchmarks/serve_latency.py --model runs/demo-seed-cnn [--threads 4 --requests 25] [--faces auto|off]
+    python benchmarks/serve_latency.py [--model RUN] [--backend auto|torch|onnx] [--threads 4 --requests 25]
+        [--faces auto|off]
+
+Without ``--model`` the bundled default model is served.
 
 Starts ``deepfake-detector serve`` on a free local port, waits for /health, warms up, then ``threads``
 clients each send ``requests`` uploads of the same photos; prints p50/p90/p99/max latency and throughput.
@@ -66,7 +69,8 @@ def run(url: str, data: bytes, threads: int, requests: int, faces: str) -> tuple
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", help="model folder (default: the bundled default model)")
+    ap.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--requests", type=int, default=25, help="per thread")
     ap.add_argument("--faces", default="auto")
@@ -74,8 +78,9 @@ def main() -> None:
     args = ap.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "deepfake_detector.cli", "serve", "--model", args.model,
-                               "--port", str(port), "--threads", str(args.torch_threads)])
+    model = ["--model", args.model] if args.model else []
+    server = subprocess.Popen([sys.executable, "-m", "deepfake_detector.cli", "serve", *model, "--backend",
+                               args.backend, "--port", str(port), "--threads", str(args.torch_threads)])
     try:
         wait_ready(url)
         for size, photo in PHOTOS.items():
