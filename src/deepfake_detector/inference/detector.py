@@ -91,9 +91,9 @@ class Detector:
         detector = cls(model, meta, "cpu")
         try:
             detector.runner = load_onnx_backend(detector, folder, device)
-        except ExportError:
+        except (ExportError, OSError):
             if backend == "onnx":
-                raise  # auto: a model ONNX cannot reproduce is scored by PyTorch (on this CPU) instead
+                raise  # auto: a model ONNX cannot reproduce (or an unwritable cache) falls back to PyTorch
         return detector
 
     @classmethod
