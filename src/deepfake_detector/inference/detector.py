@@ -24,7 +24,7 @@ from deepfake_detector.inference.artifacts import default_model_dir, load_model,
 from deepfake_detector.models.preprocess import Preprocess
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
-# "auto": ONNX Runtime on a CPU (2.3-3.6x PyTorch there, docs/benchmarks.md), PyTorch on a GPU.
+# "auto": ONNX Runtime on a CPU (3.6x PyTorch for the default model, docs/benchmarks.md), PyTorch on a GPU.
 BACKENDS = ("auto", "torch", "onnx")
 
 
