@@ -19,12 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from deepfake_detector.config import load_config
+from deepfake_detector.data.discovery import discover
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES
+from deepfake_detector.data.splits import select_split
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation import evaluate
 from deepfake_detector.evaluation.plots import plot_roc
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.utils.atomic import atomic_path, write_csv, write_json, write_text
+from deepfake_detector.utils.owned import mark
 
 COLUMNS = ["name", "model", "finetune", "accuracy", "roc_auc", "f1", "precision", "recall", "n_test",
            "train_seconds", "predict_img_per_s", "parameters", "trained_parameters", "threshold"]
@@ -127,6 +130,10 @@ def compare(configs: list[str | Path], data: str, out_dir: str | Path, *, split:
         if name in names:
             raise ConfigError(f"{config}: run name '{name}' is also used by {names[name]}; names must differ")
         names[name] = config
+    # Check the data before hours of training: it must have the split every model is compared on.
+    dataset = discover(data)
+    select_split(dataset, split)
+    mark(out, "comparison")
     rows, curves = [], {}
     for name, config in names.items():
         run = out / name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,8 +101,10 @@ class RunConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _name_is_simple(cls, v: str) -> str:
-        if not v or "/" in v:
-            raise ValueError("must be a non-empty name without '/'")
+        # The name becomes a folder (runs/<name>, compare's <out>/<name>): no '.', '..', separators or roots.
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", v or "") or v.strip(".") == "":
+            raise ValueError("must be a simple name (letters, digits, '_', '-', '.', '+'; not starting with "
+                             "'.' and without '/' or '\\')")
         return v
 
     def to_yaml(self) -> str:

@@ -7,12 +7,13 @@ the cache is filled share it copy-on-write).
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from deepfake_detector.data.decode import read_image
@@ -50,6 +51,12 @@ class ImageDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def with_transform(self, transform: Callable[[torch.Tensor], torch.Tensor]) -> ImageDataset:
+        """The same decoded images (cache shared) under another transform."""
+        view = copy.copy(self)
+        view.transform = transform
+        return view
 
     def _load(self, index: int) -> torch.Tensor:
         image = read_image(self.samples[index].path)
@@ -109,7 +116,8 @@ def default_num_workers() -> int:
 
 
 def make_loader(
-    dataset: ImageDataset, batch_size: int, shuffle: bool, num_workers: int | None = None, seed: int = 0
+    dataset: Dataset, batch_size: int, shuffle: bool, num_workers: int | None = None, seed: int = 0,
+    sampler: Sampler | None = None,
 ) -> DataLoader:
     workers = default_num_workers() if num_workers is None else num_workers
     generator = torch.Generator().manual_seed(seed)
@@ -117,6 +125,7 @@ def make_loader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
+        sampler=sampler,
         num_workers=workers,
         persistent_workers=workers > 0,
         collate_fn=collate_skipping_bad,

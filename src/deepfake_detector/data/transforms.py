@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torchvision.io import decode_jpeg, encode_jpeg
 from torchvision.transforms import InterpolationMode, v2
 
 from deepfake_detector.config import AugmentConfig
@@ -17,6 +18,11 @@ def resize_uint8(image: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:
         return image
     mode = InterpolationMode(preprocess.interpolation)
     return v2.functional.resize(image, list(preprocess.input_size), interpolation=mode, antialias=True)
+
+
+def reencode_jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
+    """Re-encode a uint8 image as JPEG at ``quality`` (1-100) and decode it again, as re-saving a photo does."""
+    return decode_jpeg(encode_jpeg(image, quality=int(quality)))
 
 
 def build_transform(

@@ -28,6 +28,7 @@ from deepfake_detector.evaluation.scoring import Scored, score_samples
 from deepfake_detector.evaluation.summary import summarize
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.utils.atomic import write_csv, write_json
+from deepfake_detector.utils.owned import replaced_folder
 
 
 @dataclass
@@ -115,27 +116,33 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path], 
         _, _, valid = _split_of(detector, sources[0], "valid")
         calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
                            batch_size=batch_size, progress=progress)
-        detector.save(detector.meta["path"])
+        detector.save_meta()
     name = detector.meta.get("run_name", detector.meta["model"]["name"])
-    runs: dict[str, Evaluation] = {}
     names = dataset_names(sources)
-    for set_name, source in zip(names, sources, strict=True):
-        dataset, split_name, samples = _split_of(detector, source, split)
-        if out_dir is None:
-            out_dir = Path(detector.meta.get("path", ".")) / (f"eval-{split_name}" if len(sources) == 1
-                                                              else "eval-cross")
-        out = Path(out_dir) if len(sources) == 1 else Path(out_dir) / set_name
-        runs[set_name] = evaluate_samples(
-            detector, samples, out, title=f"Evaluation: {name} on {set_name}",
-            subtitle=f"{name} · {dataset.root} · split '{split_name}'", skipped=dataset.skipped,
-            batch_size=batch_size, progress=progress, perturbations=perturbations,
-            info={"data": str(dataset.root), "split": split_name})
+    found = [_split_of(detector, source, split) for source in sources]  # every set checked before any work
+    if out_dir is None:
+        out_dir = Path(detector.meta.get("path", ".")) / (f"eval-{found[0][1]}" if len(sources) == 1
+                                                          else "eval-cross")
+    final = Path(out_dir)
+    # Written into a fresh folder, swapped in whole: a killed run never mixes old and new outputs.
+    with replaced_folder(final, "evaluation", protect=sources) as tmp:
+        runs: dict[str, Evaluation] = {}
+        for set_name, (dataset, split_name, samples) in zip(names, found, strict=True):
+            out = tmp if len(sources) == 1 else tmp / set_name
+            runs[set_name] = evaluate_samples(
+                detector, samples, out, title=f"Evaluation: {name} on {set_name}",
+                subtitle=f"{name} · {dataset.root} · split '{split_name}'", skipped=dataset.skipped,
+                batch_size=batch_size, progress=progress, perturbations=perturbations,
+                info={"data": str(dataset.root), "split": split_name})
+        if len(sources) > 1:
+            results = {n: (str(src), r.metrics, (r.scored.labels, r.scored.p_fake))
+                       for (n, r), src in zip(runs.items(), sources, strict=True)}
+            rows, _ = write_cross_dataset(results, tmp, title=f"Cross-dataset evaluation: {name}",
+                                          subtitle=f"{name} · {len(sources)} datasets",
+                                          model=detector.meta.get("path"))
+    for set_name, run in runs.items():  # the outputs now live in the final folder
+        run.out_dir = final if len(sources) == 1 else final / set_name
     if len(sources) == 1:
         return runs[names[0]]
-    results = {n: (str(src), r.metrics, (r.scored.labels, r.scored.p_fake))
-               for (n, r), src in zip(runs.items(), sources, strict=True)}
-    rows, _ = write_cross_dataset(results, out_dir, title=f"Cross-dataset evaluation: {name}",
-                                  subtitle=f"{name} · {len(sources)} datasets",
-                                  model=detector.meta.get("path"))
     bad = [b for r in runs.values() for b in r.bad_files]
-    return Evaluation({"datasets": {r["dataset"]: r for r in rows}}, Path(out_dir), bad, per_dataset=runs)
+    return Evaluation({"datasets": {r["dataset"]: r for r in rows}}, final, bad, per_dataset=runs)

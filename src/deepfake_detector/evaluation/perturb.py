@@ -15,15 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torchvision.io import decode_jpeg, encode_jpeg
 from torchvision.transforms import InterpolationMode, v2
+
+from deepfake_detector.data.transforms import reencode_jpeg
 
 KINDS = ("jpeg", "resize", "blur", "noise")
 
 
 def jpeg(image: torch.Tensor, quality: float) -> torch.Tensor:
     """Re-encode as JPEG at ``quality`` (1-100) and decode again."""
-    return decode_jpeg(encode_jpeg(image, quality=int(quality)))
+    return reencode_jpeg(image, int(quality))
 
 
 def resize(image: torch.Tensor, factor: float) -> torch.Tensor:

@@ -18,6 +18,7 @@ from deepfake_detector.data.samples import LABEL_NAMES
 from deepfake_detector.errors import DeepfakeDetectorError, ModelLoadError
 from deepfake_detector.models import create_model
 from deepfake_detector.utils.atomic import atomic_path, write_text
+from deepfake_detector.utils.hashing import file_sha256
 
 WEIGHTS_FILE = "model.safetensors"
 # The model `predict` uses when none is given (placed by the maintainers, with its MODEL_CARD.md).
@@ -28,12 +29,20 @@ FORMAT_VERSION = 1
 
 def save_model(model: nn.Module, folder: str | Path, *, name: str, args: dict, threshold: float,
                info: dict[str, Any] | None = None) -> Path:
-    """Write weights and metadata atomically into ``folder``."""
+    """Write weights and metadata atomically into ``folder``.
+
+    ``model.json`` records the weights' SHA-256 and is written last: a crash between the two writes
+    leaves a pair that :func:`load_model` recognises as mismatched instead of silently using it.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    # A model may keep some weights outside its folder (a frozen encoder from the weights cache).
+    own = model.saved_state_dict() if hasattr(model, "saved_state_dict") else model.state_dict()
+    state = {k: v.detach().cpu().contiguous() for k, v in own.items()}
+    info = {**(model.saved_info() if hasattr(model, "saved_info") else {}), **(info or {})}
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp))
+        digest = file_sha256(tmp)
     meta = {
         "format_version": FORMAT_VERSION,
         "model": {"name": name, "args": {k: v for k, v in args.items() if k != "pretrained"}},
@@ -41,10 +50,16 @@ def save_model(model: nn.Module, folder: str | Path, *, name: str, args: dict, t
         "threshold": threshold,
         "labels": {str(k): v for k, v in LABEL_NAMES.items()},
         "score": "P(fake) = sigmoid(logit)",
-        **(info or {}),
+        **info,
+        "weights_sha256": digest,
     }
-    write_text(folder / META_FILE, json.dumps(meta, indent=2))
+    write_meta(folder, meta)
     return folder
+
+
+def write_meta(folder: str | Path, meta: dict) -> None:
+    """Rewrite ``model.json`` alone (e.g. a new threshold): the weights file is left as it is."""
+    write_text(Path(folder) / META_FILE, json.dumps({k: v for k, v in meta.items() if k != "path"}, indent=2))
 
 
 def read_meta(folder: str | Path) -> dict:
@@ -81,8 +96,19 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict]:
     meta = read_meta(folder)
     try:
         model = create_model(meta["model"]["name"], **meta["model"].get("args", {}))
+        expected = meta.get("weights_sha256")
+        if expected and file_sha256(folder / WEIGHTS_FILE) != expected:
+            raise ModelLoadError(f"{folder / WEIGHTS_FILE}: weights do not match {META_FILE} (SHA-256 differs: "
+                                 "an interrupted write, or files from two models); save the model again")
         state = load_file(str(folder / WEIGHTS_FILE))
-        model.load_state_dict(cast_like(state, model.state_dict()))
+        if hasattr(model, "saved_state_dict"):  # the rest came with the model (e.g. its frozen encoder)
+            expected_keys = set(model.saved_state_dict())
+            if set(state) != expected_keys:
+                raise KeyError(f"stored tensors {len(state)} != expected {len(expected_keys)}")
+            model.check_saved_info(meta)
+            model.load_state_dict(cast_like(state, model.state_dict()), strict=False)
+        else:
+            model.load_state_dict(cast_like(state, model.state_dict()))
     except DeepfakeDetectorError:
         raise
     except FileNotFoundError:

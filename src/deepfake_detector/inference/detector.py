@@ -20,7 +20,7 @@ from deepfake_detector.errors import ConfigError, ExportError
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.analyze import predict_with_faces
-from deepfake_detector.inference.artifacts import default_model_dir, load_model, save_model
+from deepfake_detector.inference.artifacts import default_model_dir, load_model, save_model, write_meta
 from deepfake_detector.models.preprocess import Preprocess
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
@@ -105,6 +105,11 @@ class Detector:
     def face_detector(self) -> FaceDetector:
         """MTCNN, created on first use."""
         return FaceDetector()
+
+    def save_meta(self) -> None:
+        """Store a changed threshold/temperature in the model's own ``model.json``; weights stay untouched
+        (an fp16 model stays fp16)."""
+        write_meta(self.meta["path"], self.meta | {"threshold": self.threshold})
 
     def save(self, folder: str | Path) -> Path:
         extra = {k: v for k, v in self.meta.items() if k not in ("model", "preprocess", "threshold", "path")}

@@ -1,7 +1,7 @@
 """A compact copy of a saved model: fp16 weights (half the bytes), checked against the original.
 
 This is how the bundled default model is made (``deepfake-detector export RUN --fp16 DIR``): the folder
-keeps ``model.json`` unchanged and loads back as float32, so nothing else needs to know.
+keeps ``model.json`` (but for the weights' hash) and loads back as float32, so nothing else needs to know.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from deepfake_detector.errors import ExportError
-from deepfake_detector.inference.artifacts import META_FILE, WEIGHTS_FILE
+from deepfake_detector.inference.artifacts import WEIGHTS_FILE, write_meta
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.onnx_export import ExportResult, parity_batch
-from deepfake_detector.utils.atomic import atomic_path, write_text
+from deepfake_detector.utils.atomic import atomic_path
+from deepfake_detector.utils.hashing import file_sha256
 
 DEFAULT_TOLERANCE = 5e-3  # max |P(fake) difference| between the fp16 copy and the original
 
@@ -38,5 +39,6 @@ def export_half(folder: str | Path, out_dir: str | Path, *, tolerance: float = D
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / WEIGHTS_FILE) as tmp:
         save_file({k: v.contiguous() for k, v in half.items()}, str(tmp))
-    write_text(out_dir / META_FILE, (folder / META_FILE).read_text())
+        digest = file_sha256(tmp)
+    write_meta(out_dir, original.meta | {"weights_sha256": digest})
     return ExportResult(out_dir, diff)

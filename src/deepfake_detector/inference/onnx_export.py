@@ -8,7 +8,6 @@ its export in the user cache under that digest, so changed weights get a fresh e
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import warnings
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
 from deepfake_detector.models.weights.fetch import cache_dir
 from deepfake_detector.utils.atomic import atomic_path
+from deepfake_detector.utils.hashing import file_sha256
 
 DEFAULT_TOLERANCE = 1e-4  # max |logit difference| between ONNX Runtime and PyTorch
 
@@ -35,13 +35,7 @@ class ExportResult:
 def weights_digest(folder: str | Path) -> str | None:
     """SHA-256 of a model folder's weights file (None if the folder has none)."""
     path = Path(folder) / WEIGHTS_FILE
-    if not path.is_file():
-        return None
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path) if path.is_file() else None
 
 
 def parity_batch(detector: Detector, n: int, seed: int = 0) -> torch.Tensor:

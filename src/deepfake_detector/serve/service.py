@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import threading
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from deepfake_detector.data.decode import IMAGE_EXTENSIONS, decode_bytes
 from deepfake_detector.inference.analyze import analyze_image
 from deepfake_detector.inference.artifacts import WEIGHTS_FILE
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.utils.hashing import file_sha256
 
 MAX_UPLOAD = 10 * 1024 * 1024  # bytes
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
@@ -22,7 +22,7 @@ def model_id(detector: Detector) -> str:
     """``<folder name>@<first 12 hex of the weights' sha256>``: names exactly which weights answered."""
     folder = Path(detector.meta.get("path") or ".")
     weights = folder / WEIGHTS_FILE
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else "unsaved"
+    digest = file_sha256(weights)[:12] if weights.is_file() else "unsaved"
     return f"{folder.name or detector.meta['model']['name']}@{digest}"
 
 

@@ -15,21 +15,25 @@ The saved model is always the full model (backbone + head), so it predicts on ra
 
 from __future__ import annotations
 
+import collections
+import functools
 from dataclasses import dataclass, field
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import BackboneFinetuning
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from deepfake_detector.config import RunConfig
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.samples import BadFile
 from deepfake_detector.data.splits import Splits
-from deepfake_detector.data.transforms import build_transform
+from deepfake_detector.data.transforms import build_transform, reencode_jpeg
 from deepfake_detector.errors import ConfigError
+from deepfake_detector.models.weights.fetch import cache_dir
+from deepfake_detector.training.feature_store import FeatureStore, row_key
 from deepfake_detector.training.module import BinaryDetectorModule
 
 
@@ -78,21 +82,37 @@ def _device() -> torch.device:
 @torch.inference_mode()
 def extract_features(backbone: nn.Module, dataset: ImageDataset, batch_size: int,
                      num_workers: int | None = None, progress: bool = True,
-                     desc: str = "Features") -> FeatureDataset:
-    """Run the (eval-mode) backbone once over ``dataset``; unreadable files go to ``dataset.errors``."""
+                     desc: str = "Features", store: FeatureStore | None = None,
+                     view: str = "clean") -> FeatureDataset:
+    """Run the (eval-mode) backbone once over ``dataset``; unreadable files go to ``dataset.errors``.
+
+    With a ``store``, rows already computed for this view are read from it and new ones written to it.
+    """
     device = _device()
     backbone = backbone.eval().to(device)
+    keys = [row_key(s.path, view) for s in dataset.samples] if store is not None else []
+    cached = store.get(keys) if store is not None else {}
+    todo = [i for i in range(len(dataset)) if not (store is not None and keys[i] in cached)]
     feats, labels, index = [], [], []
-    loader = make_loader(dataset, batch_size, shuffle=False, num_workers=num_workers)
-    for batch in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
+    loader = make_loader(Subset(dataset, todo), batch_size, shuffle=False, num_workers=num_workers)
+    for batch in tqdm(loader, desc=desc, unit="batch", disable=not progress or not todo, leave=False):
         dataset.errors.update(dict(batch["bad"]))
         if batch["image"] is not None:
-            feats.append(backbone(batch["image"].to(device)).float().cpu())
+            rows = backbone(batch["image"].to(device)).float().cpu()
+            feats.append(rows)
             labels.append(batch["label"])
             index.append(batch["index"])
+            if store is not None:
+                store.put([keys[i] for i in batch["index"].tolist()], rows)
+    done = [i for i in range(len(dataset)) if store is not None and keys[i] in cached]
+    if done:
+        feats.append(torch.stack([cached[keys[i]] for i in done]))
+        labels.append(torch.tensor([float(dataset.samples[i].label) for i in done]))
+        index.append(torch.tensor(done, dtype=torch.long))
     if not feats:
         raise ConfigError("no readable training images to compute features from")
-    return FeatureDataset(torch.cat(feats), torch.cat(labels), torch.cat(index))
+    order = torch.cat(index).argsort()
+    return FeatureDataset(torch.cat(feats)[order], torch.cat(labels)[order], torch.cat(index)[order])
 
 
 def _concat(parts: list[FeatureDataset]) -> FeatureDataset:
@@ -122,27 +142,64 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     augmented = build_transform(pre, cfg.augment)
     train_set = ImageDataset(splits.train, pre, augmented, cache=cache, progress=progress)
     val_set = ImageDataset(splits.valid, pre, build_transform(pre), cache=cache, progress=progress)
+    # augment.recompress: a copy of every training image (both classes) re-encoded once more as JPEG.
+    recompressed = {q: ImageDataset(splits.train, pre, augmented, cache=cache, progress=progress,
+                                    perturb=functools.partial(_reencode, quality=q))
+                    for q in cfg.augment.recompress}
+    datasets = [train_set, val_set, *recompressed.values()]
     if t.finetune != "frozen":
         callbacks: list[L.Callback] = []
         if t.finetune == "staged":
             callbacks.append(BackboneFinetuning(
                 unfreeze_backbone_at_epoch=t.unfreeze_epoch, lambda_func=_constant,
                 backbone_initial_ratio_lr=t.backbone_lr_scale, should_align=False, train_bn=False))
+        train_all = ConcatDataset([train_set, *recompressed.values()]) if recompressed else train_set
+        labels = [s.label for s in splits.train] * (1 + len(recompressed))
+        sources = [s.source for s in splits.train] * (1 + len(recompressed))
         return FitPlan(BinaryDetectorModule(model, t),
-                       make_loader(train_set, bs, shuffle=True, num_workers=workers, seed=seed),
+                       _train_loader(train_all, labels, sources, cfg),
                        make_loader(val_set, bs, shuffle=False, num_workers=workers, seed=seed),
-                       len(splits.train), callbacks, [train_set, val_set])
+                       len(train_all), callbacks, datasets)
 
     model.backbone.requires_grad_(False)
-    views = []
-    for view in range(t.feature_views if _has_augmentation(cfg) else 1):
-        train_set.transform = augmented if view else build_transform(pre)
+    store = _feature_store(cfg, model)
+    views = [extract_features(model.backbone, train_set.with_transform(build_transform(pre)), bs, workers,
+                              progress, "Features: train", store)]
+    views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
+                               f"Features: train, JPEG q{q}", store, f"jpeg{q}") for q, d in recompressed.items()]
+    for view in range(1, t.feature_views if _has_augmentation(cfg) else 1):  # random views: never stored
         views.append(extract_features(model.backbone, train_set, bs, workers, progress,
                                       f"Features: train view {view + 1}"))
     train_feats = _concat(views)
-    val_feats = extract_features(model.backbone, val_set, bs, workers, progress, "Features: valid")
+    val_feats = extract_features(model.backbone, val_set, bs, workers, progress, "Features: valid", store)
     model.backbone.cpu()
+    sources = [splits.train[i].source for i in train_feats.index.tolist()]
     return FitPlan(BinaryDetectorModule(HeadOnly(model), t),
-                   make_loader(train_feats, bs, shuffle=True, num_workers=0, seed=seed),
+                   _train_loader(train_feats, train_feats.labels.tolist(), sources, cfg),
                    make_loader(val_feats, bs, shuffle=False, num_workers=0, seed=seed),
-                   len(train_feats), [], [train_set, val_set])
+                   len(train_feats), [], datasets)
+
+
+def _reencode(image: torch.Tensor, index: int, quality: int) -> torch.Tensor:
+    return reencode_jpeg(image, quality)
+
+
+def _feature_store(cfg: RunConfig, model: nn.Module) -> FeatureStore | None:
+    """The on-disk feature cache, for a frozen backbone that names what it computes."""
+    key = model.feature_key() if cfg.data.feature_cache and hasattr(model, "feature_key") else None
+    return FeatureStore(cache_dir() / "features", key) if key else None
+
+
+def _train_loader(dataset: Dataset, labels: list, sources: list[str], cfg: RunConfig) -> DataLoader:
+    """Shuffled, or with ``data.balance`` drawn so each class (or each source x class group) weighs the same."""
+    t = cfg.train
+    workers = 0 if isinstance(dataset, FeatureDataset) else cfg.data.num_workers
+    if cfg.data.balance == "none":
+        return make_loader(dataset, t.batch_size, shuffle=True, num_workers=workers, seed=t.seed)
+    groups = [(int(y),) if cfg.data.balance == "classes" else (int(y), src)
+              for y, src in zip(labels, sources, strict=True)]
+    counts = collections.Counter(groups)
+    weights = torch.tensor([1.0 / counts[g] for g in groups], dtype=torch.double)
+    sampler = WeightedRandomSampler(weights, num_samples=len(groups), replacement=True,
+                                    generator=torch.Generator().manual_seed(t.seed))
+    return make_loader(dataset, t.batch_size, shuffle=False, num_workers=workers, seed=t.seed, sampler=sampler)

@@ -7,12 +7,12 @@ trust and resume it: ``config.yaml`` (resolved), ``history.csv``, ``curves.png``
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
 import torch
+import yaml
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
@@ -30,6 +30,7 @@ from deepfake_detector.models import create_model
 from deepfake_detector.training.finetune import prepare_fit
 from deepfake_detector.training.history import HistoryCallback
 from deepfake_detector.utils.atomic import write_csv, write_text
+from deepfake_detector.utils.owned import is_empty, is_owned, mark, remove_owned, replaced_folder
 
 
 @dataclass
@@ -40,18 +41,41 @@ class TrainResult:
     bad_files: list[BadFile]
 
 
-def _prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> Path | None:
-    """Returns the checkpoint to resume from, if any; refuses to clobber a finished run silently."""
+def _check_same_recipe(cfg: RunConfig, out: Path) -> None:
+    """``--resume`` continues the stored run: the model and the strategy must be the ones it was trained with."""
+    stored_file = out / "config.yaml"
+    try:
+        stored = yaml.safe_load(stored_file.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        raise ConfigError(f"{stored_file}: cannot read the stored config of the run to resume") from None
+    new = cfg.model_dump(mode="json")
+    changed = [f"model.{k}" for k in ("name", "args") if stored.get("model", {}).get(k) != new["model"][k]]
+    if stored.get("train", {}).get("finetune") != new["train"]["finetune"]:
+        changed.append("train.finetune")
+    if changed:
+        raise ConfigError(f"{out}: cannot resume with a different {', '.join(changed)} than the run was trained "
+                          f"with ({stored_file}); start a new run folder instead")
+
+
+def _prepare_out_dir(cfg: RunConfig, out: Path, data_path: Path, resume: bool, overwrite: bool) -> Path | None:
+    """Returns the checkpoint to resume from, if any; refuses to clobber a run, or anything not ours.
+
+    Only a folder this toolkit made (``utils/owned.py``) is ever deleted; a run that died before its
+    first checkpoint (nothing to resume, no model) is simply started again.
+    """
     last = out / "checkpoints" / "last.ckpt"
     if resume:
         if not last.is_file():
-            raise ConfigError(f"{out}: nothing to resume (no checkpoints/last.ckpt)")
+            raise ConfigError(f"{out}: nothing to resume (no checkpoints/last.ckpt); run again without --resume")
+        _check_same_recipe(cfg, out)
         return last
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise ConfigError(f"{out}: run folder already exists; pass --resume to continue it or "
-                              "--overwrite to start again")
-        shutil.rmtree(out)
+    if is_empty(out):
+        return None
+    unfinished = is_owned(out) and not last.exists() and not (out / "model.json").exists()
+    if not (overwrite or unfinished):
+        raise ConfigError(f"{out}: run folder already exists; pass --resume to continue it or "
+                          "--overwrite to start again")
+    remove_owned(out, protect=[data_path])
     return None
 
 
@@ -70,8 +94,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     # only global rank 0 writes files.
     is_zero = rank_zero_only.rank == 0
     if is_zero:
-        ckpt = _prepare_out_dir(out, resume, overwrite)
-        out.mkdir(parents=True, exist_ok=True)
+        ckpt = _prepare_out_dir(cfg, out, data_path, resume, overwrite)
+        mark(out, "training run")
         write_text(out / "config.yaml", cfg.model_copy(update={"data": cfg.data.model_copy(
             update={"path": str(data_path)})}).to_yaml())
     else:
@@ -121,6 +145,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     save_model(model.cpu(), out, name=cfg.model.name, args=cfg.model.args,
                threshold=point.pop("threshold"), info=info | point)
     detector = Detector.load(out, device="cpu")
-    validation = evaluate_samples(detector, splits.valid, out / "eval-valid", title=f"Validation: {cfg.name}",
-                                  subtitle=f"{cfg.name} · {data_path} · validation split", progress=progress)
+    with replaced_folder(out / "eval-valid", "evaluation") as tmp:
+        validation = evaluate_samples(detector, splits.valid, tmp, title=f"Validation: {cfg.name}",
+                                      subtitle=f"{cfg.name} · {data_path} · validation split", progress=progress)
+    validation.out_dir = out / "eval-valid"
     return TrainResult(out, history.rows, validation, bad)

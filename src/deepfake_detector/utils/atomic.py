@@ -15,7 +15,7 @@ def _current_umask() -> int:
     return mask
 
 
-_UMASK = _current_umask()  # read once at import: os.umask can only be read by setting it
+UMASK = _current_umask()  # read once at import: os.umask can only be read by setting it
 
 
 @contextmanager
@@ -28,7 +28,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         # mkstemp's (and some writers') 0600 would make outputs private: give the usual file mode
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

