@@ -21,8 +21,8 @@ from deepfake_detector.data.decode import IMAGE_EXTENSIONS
 from deepfake_detector.data.samples import REAL, Sample
 from deepfake_detector.data.transforms import build_transform, reencode_jpeg
 from deepfake_detector.models import create_model
+from deepfake_detector.models.feature_store import FeatureStore
 from deepfake_detector.models.weights.fetch import cache_dir
-from deepfake_detector.training.feature_store import FeatureStore
 from deepfake_detector.training.finetune import extract_features
 
 

@@ -153,8 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="evaluate a saved model on one or several datasets")
     p.add_argument("model", help="model folder written by 'train'")
-    p.add_argument("--data", required=True, nargs="+",
-                   help="dataset folder(s) or CSV manifest(s); several give a cross-dataset table")
+    p.add_argument("--data", nargs="+",
+                   help="dataset folder(s) or CSV manifest(s); several give a cross-dataset table "
+                        "(default: the run's own saved splits, reported per source)")
     p.add_argument("--split", help="train, valid, test or all (default: test if the dataset has one, else all)")
     p.add_argument("--out", help="output folder (default <model>/eval-<split>, or <model>/eval-cross)")
     p.add_argument("--batch-size", type=int, default=64)

@@ -22,12 +22,37 @@ class ModelConfig(_Strict):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+class SourceConfig(_Strict):
+    """One source of a multi-source training set: a dataset folder or CSV (both classes or only one)."""
+
+    path: str
+    name: str | None = None  # default: the folder's name
+    # Sources without their own test/ (valid/) folders are split, seeded and stratified, by these fractions.
+    test_fraction: float = Field(0.2, ge=0, lt=1)
+    weight: float = Field(1.0, gt=0, description="relative sampling weight with data.balance=sources")
+
+
 class DataConfig(_Strict):
     path: str | None = None
+    # Several sources instead of one path: each keeps its name; splits are made per source (see data/sources.py).
+    sources: list[SourceConfig] = Field(default_factory=list)
     val_fraction: float = Field(0.2, gt=0, lt=1)
     limit: int | None = Field(None, ge=2, description="class-balanced subsample of the training split")
     cache: Literal["auto", "on", "off"] = "auto"
     num_workers: int | None = Field(None, ge=0)
+    # Draw training batches so each class ("classes") or each source x class group ("sources") weighs the same.
+    balance: Literal["none", "classes", "sources"] = "none"
+    # Keep a frozen backbone's features on disk, keyed by image content (training/feature_store.py).
+    feature_cache: bool = True
+
+    @model_validator(mode="after")
+    def _one_kind_of_data(self) -> DataConfig:
+        if self.path is not None and self.sources:
+            raise ValueError("give either data.path (one dataset) or data.sources (several), not both")
+        names = [s.name or Path(s.path).name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"data.sources need distinct names (got {names})")
+        return self
 
 
 class AugmentConfig(_Strict):
@@ -43,6 +68,16 @@ class AugmentConfig(_Strict):
     shift: float = Field(0.0, ge=0, lt=1)
     zoom: float = Field(0.0, ge=0, lt=1)
     crop: float = Field(1.0, gt=0.25, le=1)
+    # Each JPEG quality adds a copy of every training image re-encoded once more at it, both classes alike,
+    # so that re-saving a photo (as every upload and messenger does) is not mistaken for evidence.
+    recompress: list[int] = Field(default_factory=list)
+
+    @field_validator("recompress")
+    @classmethod
+    def _qualities(cls, v: list[int]) -> list[int]:
+        if not all(1 <= q <= 100 for q in v):
+            raise ValueError("JPEG qualities must be between 1 and 100")
+        return sorted(set(v))
 
 
 class TrainConfig(_Strict):

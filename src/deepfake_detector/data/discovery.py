@@ -33,15 +33,19 @@ class DiscoveredDataset:
     skipped: list[BadFile] = field(default_factory=list)
 
 
-def discover(source: str | Path) -> DiscoveredDataset:
-    """Locate images and labels under ``source`` (folder or CSV manifest)."""
+def discover(source: str | Path, one_class: bool = False) -> DiscoveredDataset:
+    """Locate images and labels under ``source`` (folder or CSV manifest).
+
+    ``one_class``: a folder of fakes only (or reals only) is a dataset too (a source of a training mix,
+    or a set to measure recall / false-positive rate on).
+    """
     path = Path(source).expanduser()
     if not path.exists():
         raise DatasetError(f"{path}: dataset not found (no such file or folder)")
     if path.is_file():
         if path.suffix.lower() != ".csv":
             raise DatasetError(f"{path}: a dataset must be a folder or a .csv manifest (path,label)")
-        return _from_manifest(path)
+        return _from_manifest(path, one_class)
     root = _find_layout_root(path)
     if root is None:
         raise DatasetError(
@@ -50,12 +54,12 @@ def discover(source: str | Path) -> DiscoveredDataset:
         )
     skipped: list[BadFile] = []
     if _has_class_dirs(root):
-        return DiscoveredDataset(root, {"all": _scan_class_dirs(root, skipped)}, skipped)
+        return DiscoveredDataset(root, {"all": _scan_class_dirs(root, skipped, one_class)}, skipped)
     splits = {}
     for split, aliases in SPLIT_ALIASES.items():
         folder = next((root / a for a in aliases if _has_class_dirs(root / a)), None)
         if folder is not None:
-            splits[split] = _scan_class_dirs(folder, skipped)
+            splits[split] = _scan_class_dirs(folder, skipped, one_class)
     return DiscoveredDataset(root, splits, skipped)
 
 
@@ -78,11 +82,13 @@ def _find_layout_root(path: Path) -> Path | None:
     return None
 
 
-def _scan_class_dirs(folder: Path, skipped: list[BadFile]) -> list[Sample]:
+def _scan_class_dirs(folder: Path, skipped: list[BadFile], one_class: bool = False) -> list[Sample]:
     samples = []
     for class_name, label in _CLASS_DIRS.items():
         class_dir = folder / class_name
         if not class_dir.is_dir():
+            if one_class:
+                continue
             raise DatasetError(f"{class_dir}: missing class folder ({folder} needs both real/ and fake/)")
         found = 0
         for file in sorted(class_dir.rglob("*")):
@@ -107,7 +113,7 @@ def _parse_label(raw: str, where: str) -> int:
     raise DatasetError(f"{where}: label '{raw}' is not one of 0, 1, real, fake")
 
 
-def _from_manifest(csv_path: Path) -> DiscoveredDataset:
+def _from_manifest(csv_path: Path, one_class: bool = False) -> DiscoveredDataset:
     with csv_path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         columns = set(reader.fieldnames or [])
@@ -124,7 +130,7 @@ def _from_manifest(csv_path: Path) -> DiscoveredDataset:
     if not splits:
         raise DatasetError(f"{csv_path}: manifest lists no images")
     for split, samples in splits.items():
-        for label, name in ((REAL, "real"), (FAKE, "fake")):
+        for label, name in ((REAL, "real"), (FAKE, "fake"))[: 0 if one_class else 2]:
             if not any(s.label == label for s in samples):
                 raise DatasetError(f"{csv_path}: split '{split}' has no {name} images (empty class)")
     return DiscoveredDataset(csv_path.parent, splits)

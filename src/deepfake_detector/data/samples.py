@@ -14,6 +14,7 @@ LABEL_IDS = {name: label for label, name in LABEL_NAMES.items()}
 class Sample:
     path: Path
     label: int  # fake = 1 (positive class), real = 0
+    source: str = ""  # the data source it came from (multi-source training, per-source reports)
 
 
 @dataclass(frozen=True)

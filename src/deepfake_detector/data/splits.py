@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from deepfake_detector.data.discovery import DiscoveredDataset
-from deepfake_detector.data.samples import FAKE, REAL, Sample
+from deepfake_detector.data.samples import FAKE, LABEL_IDS, LABEL_NAMES, REAL, Sample
 from deepfake_detector.errors import DatasetError
+from deepfake_detector.utils.atomic import write_csv
 
 
 @dataclass
@@ -77,3 +80,28 @@ def select_split(dataset: DiscoveredDataset, split: str | None, val_fraction: fl
         made = make_splits(dataset, val_fraction, seed)
         return split, made.train if split == "train" else made.valid
     raise DatasetError(f"{dataset.root}: no '{split}' split; available: {', '.join(sorted(splits))}")
+
+
+SPLITS_FILE = "splits.csv"
+
+
+def write_splits(path: str | Path, splits: Splits) -> None:
+    """Save the exact file lists of a run (``path,label,source,split``), so it can be re-evaluated and audited."""
+    rows = [{"path": str(s.path), "label": LABEL_NAMES[s.label], "source": s.source, "split": name}
+            for name, part in (("train", splits.train), ("valid", splits.valid), ("test", splits.test or []))
+            for s in part]
+    write_csv(path, rows, ["path", "label", "source", "split"])
+
+
+def read_splits(path: str | Path) -> dict[str, list[Sample]]:
+    """The split lists saved by :func:`write_splits`: ``{"train": [...], "valid": [...], "test": [...]}``."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the run's split lists ({exc.strerror})") from None
+    out: dict[str, list[Sample]] = {}
+    for row in rows:
+        out.setdefault(row["split"], []).append(Sample(Path(row["path"]), LABEL_IDS[row["label"]], row["source"]))
+    return out

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from deepfake_detector.data.discovery import discover
 from deepfake_detector.data.samples import LABEL_NAMES, BadFile, Sample
-from deepfake_detector.data.splits import select_split
+from deepfake_detector.data.splits import SPLITS_FILE, read_splits, select_split
+from deepfake_detector.errors import DatasetError
 from deepfake_detector.evaluation.cross import dataset_names, write_cross_dataset
 from deepfake_detector.evaluation.operating_point import calibrate_detector
 from deepfake_detector.evaluation.paper import paper_reference
+from deepfake_detector.evaluation.per_source import per_source_rows, per_source_section
 from deepfake_detector.evaluation.perturb import Perturbation, parse_perturbations
 from deepfake_detector.evaluation.plots import (
     plot_confusion_matrix,
@@ -74,6 +76,12 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
              "threshold_policy": detector.meta.get("threshold_policy"),
              "temperature": detector.meta.get("temperature")}
     metrics = summarize(scored.labels, scored.p_fake, detector.threshold, seed=seed, extra=extra)
+    sections = []
+    by_source = per_source_rows(scored, detector.threshold, seed)
+    if by_source:
+        metrics["per_source"] = {r["source"]: r for r in by_source}
+        write_csv(out / "per_source.csv", by_source)
+        sections.append(per_source_section(by_source))
     write_json(out / "metrics.json", metrics)
     write_csv(out / "predictions.csv", [
         {"path": str(s.path), "label": LABEL_NAMES[s.label], "p_fake": f"{p:.6f}",
@@ -81,7 +89,7 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
         for s, p in zip(scored.samples, scored.p_fake, strict=True)])
     write_csv(out / "bad_files.csv", [{"path": b.path, "reason": b.reason} for b in bad], ["path", "reason"])
     plots = _plots(detector, scored, metrics, out, subtitle.split(" · ")[0] or "model")
-    rows, sections = [], []
+    rows = []
     if perturbations:
         rows, _, plot = run_robustness(detector, samples, perturbations, metrics, out, batch_size=batch_size,
                                        progress=progress, seed=seed)
@@ -99,17 +107,19 @@ def _split_of(detector: Detector, data: str | Path, split: str | None) -> tuple:
     return dataset, name, samples
 
 
-def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path], split: str | None = None,
+def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] | None, split: str | None = None,
              out_dir: str | Path | None = None, batch_size: int = 64, progress: bool = True,
              perturb: list[str] | None = None, set_threshold: str | None = None,
              temperature_scaling: bool = False) -> Evaluation:
-    """Evaluate a saved model on one split of one or several datasets.
+    """Evaluate a saved model on one split of one or several datasets (``None``: the run's own splits).
 
     ``perturb``: specs such as ``["jpeg:95,75", "blur:1"]`` (robustness suite). ``set_threshold``: first
     choose the operating point (policy, optional temperature) on the *validation* split of the first
     dataset and store it in the model folder.
     """
     detector = model if isinstance(model, Detector) else Detector.load(model)
+    if data is None:  # the run's own saved split lists (e.g. a multi-source run's test part of every source)
+        return _evaluate_run_splits(detector, split or "test", out_dir, batch_size, progress, perturb)
     sources = list(data) if isinstance(data, list | tuple) else [data]
     perturbations = parse_perturbations(perturb or [])
     if set_threshold is not None:
@@ -146,3 +156,22 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path], 
         return runs[names[0]]
     bad = [b for r in runs.values() for b in r.bad_files]
     return Evaluation({"datasets": {r["dataset"]: r for r in rows}}, final, bad, per_dataset=runs)
+
+
+def _evaluate_run_splits(detector: Detector, split: str, out_dir: str | Path | None, batch_size: int,
+                         progress: bool, perturb: list[str] | None) -> Evaluation:
+    """Evaluate on the split lists the run saved when it was trained (``splits.csv``), per source."""
+    folder = Path(detector.meta.get("path", "."))
+    parts = read_splits(folder / SPLITS_FILE)
+    if not parts.get(split):
+        raise DatasetError(f"{folder / SPLITS_FILE}: the run has no '{split}' images; pass --data")
+    name = detector.meta.get("run_name", detector.meta["model"]["name"])
+    final = Path(out_dir) if out_dir is not None else folder / f"eval-{split}"
+    with replaced_folder(final, "evaluation") as tmp:
+        result = evaluate_samples(detector, parts[split], tmp, title=f"Evaluation: {name}, {split} split",
+                                  subtitle=f"{name} · the run's own {split} split (per source)",
+                                  batch_size=batch_size, progress=progress,
+                                  perturbations=parse_perturbations(perturb or []),
+                                  info={"data": str(folder / SPLITS_FILE), "split": split})
+    result.out_dir = final
+    return result

@@ -32,8 +32,8 @@ from deepfake_detector.data.samples import BadFile
 from deepfake_detector.data.splits import Splits
 from deepfake_detector.data.transforms import build_transform, reencode_jpeg
 from deepfake_detector.errors import ConfigError
+from deepfake_detector.models.feature_store import FeatureStore, row_key
 from deepfake_detector.models.weights.fetch import cache_dir
-from deepfake_detector.training.feature_store import FeatureStore, row_key
 from deepfake_detector.training.module import BinaryDetectorModule
 
 

@@ -20,7 +20,8 @@ from deepfake_detector.config import RunConfig
 from deepfake_detector.data.discovery import discover
 from deepfake_detector.data.kaggle import resolve_data_source
 from deepfake_detector.data.samples import BadFile
-from deepfake_detector.data.splits import make_splits
+from deepfake_detector.data.sources import make_source_splits, source_name
+from deepfake_detector.data.splits import SPLITS_FILE, make_splits, write_splits
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation.evaluate import Evaluation, evaluate_samples
 from deepfake_detector.evaluation.operating_point import calibrate_detector
@@ -57,7 +58,8 @@ def _check_same_recipe(cfg: RunConfig, out: Path) -> None:
                           f"with ({stored_file}); start a new run folder instead")
 
 
-def _prepare_out_dir(cfg: RunConfig, out: Path, data_path: Path, resume: bool, overwrite: bool) -> Path | None:
+def _prepare_out_dir(cfg: RunConfig, out: Path, data_places: list[Path], resume: bool,
+                     overwrite: bool) -> Path | None:
     """Returns the checkpoint to resume from, if any; refuses to clobber a run, or anything not ours.
 
     Only a folder this toolkit made (``utils/owned.py``) is ever deleted; a run that died before its
@@ -75,7 +77,7 @@ def _prepare_out_dir(cfg: RunConfig, out: Path, data_path: Path, resume: bool, o
     if not (overwrite or unfinished):
         raise ConfigError(f"{out}: run folder already exists; pass --resume to continue it or "
                           "--overwrite to start again")
-    remove_owned(out, protect=[data_path])
+    remove_owned(out, protect=data_places)
     return None
 
 
@@ -84,9 +86,15 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     out = Path(out_dir)
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
 
-    data_path = resolve_data_source(cfg.data.path)
-    dataset = discover(data_path)
-    splits = make_splits(dataset, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit)
+    if cfg.data.sources:
+        splits, skipped = make_source_splits(cfg.data.sources, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit)
+        data_path, data_places = None, [Path(s.path) for s in cfg.data.sources]
+        data_desc = " + ".join(source_name(s) for s in cfg.data.sources)
+    else:
+        data_path = resolve_data_source(cfg.data.path)
+        dataset = discover(data_path)
+        splits = make_splits(dataset, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit)
+        skipped, data_places, data_desc = dataset.skipped, [data_path], str(data_path)
     model = create_model(cfg.model.name, **cfg.model.args)
 
     # Only now, with data and model known to be good, touch the run folder. Under DDP every rank runs
@@ -94,10 +102,12 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     # only global rank 0 writes files.
     is_zero = rank_zero_only.rank == 0
     if is_zero:
-        ckpt = _prepare_out_dir(cfg, out, data_path, resume, overwrite)
+        ckpt = _prepare_out_dir(cfg, out, data_places, resume, overwrite)
         mark(out, "training run")
-        write_text(out / "config.yaml", cfg.model_copy(update={"data": cfg.data.model_copy(
-            update={"path": str(data_path)})}).to_yaml())
+        resolved = cfg if data_path is None else cfg.model_copy(update={"data": cfg.data.model_copy(
+            update={"path": str(data_path)})})
+        write_text(out / "config.yaml", resolved.to_yaml())
+        write_splits(out / SPLITS_FILE, splits)
     else:
         ckpt = out / "checkpoints" / "last.ckpt" if resume else None
 
@@ -126,7 +136,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         module.load_state_dict(state)
 
     samples = {"train": splits.train, "val": splits.valid}
-    bad = fit.bad_files + dataset.skipped
+    bad = fit.bad_files + skipped
     bad += [BadFile(str(samples[stage][i].path), r) for (stage, i), r in sorted(module.bad_seen.items())]
     bad = list({b.path: b for b in bad}.values())
     write_csv(out / "bad_files.csv", [{"path": b.path, "reason": b.reason} for b in bad], ["path", "reason"])
@@ -134,7 +144,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     info = {
         "run_name": cfg.name,
         "paper": cfg.paper,
-        "training": {"data": str(data_path), "seed": seed, "val_fraction": cfg.data.val_fraction,
+        "training": {"data": data_desc, "seed": seed, "val_fraction": cfg.data.val_fraction,
                      "n_train": len(splits.train), "n_valid": len(splits.valid), "epochs": trainer.current_epoch,
                      "kept": cfg.train.keep, "valid_is_held_out": splits.valid_is_held_out},
     }
@@ -147,6 +157,6 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     detector = Detector.load(out, device="cpu")
     with replaced_folder(out / "eval-valid", "evaluation") as tmp:
         validation = evaluate_samples(detector, splits.valid, tmp, title=f"Validation: {cfg.name}",
-                                      subtitle=f"{cfg.name} · {data_path} · validation split", progress=progress)
+                                      subtitle=f"{cfg.name} · {data_desc} · validation split", progress=progress)
     validation.out_dir = out / "eval-valid"
     return TrainResult(out, history.rows, validation, bad)
