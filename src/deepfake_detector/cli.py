@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from deepfake_detector.cli_commands import add_backend_option, add_commands, add_predict_options, predict_outputs
@@ -76,9 +77,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from deepfake_detector.inference import Detector, expand_paths
+    from deepfake_detector.inference.detector import FallbackWarning
     from deepfake_detector.inference.writers import print_table, write_predictions
 
-    detector = Detector.load(args.model, backend=args.backend)  # no --model: the bundled default model
+    with warnings.catch_warnings(record=True) as caught:  # e.g. the offline fallback to the fast model
+        warnings.simplefilter("always", FallbackWarning)
+        detector = Detector.load(args.model, backend=args.backend)  # no --model: the bundled default model
+    for w in caught:
+        if issubclass(w.category, FallbackWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
     files = expand_paths(args.paths)
     if not files:
         raise DeepfakeDetectorError("no image files found in the given paths")
@@ -203,7 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = _one_line_warning  # e.g. the default model's offline fallback: one line
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -26,3 +26,7 @@ class ModelLoadError(DeepfakeDetectorError):
 
 class ExportError(DeepfakeDetectorError):
     """A model cannot be exported, or the export does not reproduce the PyTorch model's outputs."""
+
+
+class EncoderUnavailableError(ModelLoadError):
+    """A model's pretrained encoder weights are neither cached nor downloadable (offline)."""

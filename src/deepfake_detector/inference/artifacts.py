@@ -22,7 +22,10 @@ from deepfake_detector.utils.hashing import file_sha256
 
 WEIGHTS_FILE = "model.safetensors"
 # The model `predict` uses when none is given (placed by the maintainers, with its MODEL_CARD.md).
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default-model"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+DEFAULT_MODEL_DIR = ASSETS / "default-model"  # the CLIP detector (its encoder comes from the weights cache)
+FAST_MODEL_DIR = ASSETS / "fast-model"  # MobileNetV2, self-contained: the fallback, and `--model fast`
+BUNDLED = {"default": "DEFAULT_MODEL_DIR", "fast": "FAST_MODEL_DIR"}
 META_FILE = "model.json"
 FORMAT_VERSION = 1
 
@@ -75,11 +78,11 @@ def read_meta(folder: str | Path) -> dict:
         raise ModelLoadError(f"{meta_path}: corrupt model metadata ({exc.msg})") from None
 
 
-def default_model_dir() -> Path:
-    """The bundled default model folder; a one-line error when this installation has none."""
-    folder = DEFAULT_MODEL_DIR
+def bundled_model_dir(name: str = "default") -> Path:
+    """A model shipped in the package (``default`` or ``fast``); a one-line error when it is missing."""
+    folder = globals()[BUNDLED[name]]
     if not (folder / META_FILE).is_file():
-        raise ModelLoadError(f"no default model is installed ({folder}); pass --model RUN_FOLDER "
+        raise ModelLoadError(f"no {name} model is installed ({folder}); pass --model RUN_FOLDER "
                              "(a folder written by 'train')")
     return folder
 

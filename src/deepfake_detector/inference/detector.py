@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -16,11 +17,11 @@ from tqdm.auto import tqdm
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
 from deepfake_detector.data.transforms import build_transform, resize_uint8
-from deepfake_detector.errors import ConfigError, ExportError
+from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ExportError
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.analyze import predict_with_faces
-from deepfake_detector.inference.artifacts import default_model_dir, load_model, save_model, write_meta
+from deepfake_detector.inference.artifacts import BUNDLED, bundled_model_dir, load_model, save_model, write_meta
 from deepfake_detector.models.preprocess import Preprocess
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
@@ -54,6 +55,29 @@ def _to_uint8_chw(image: Image.Image | np.ndarray | torch.Tensor) -> torch.Tenso
     return image
 
 
+class FallbackWarning(UserWarning):
+    """The default model could not be used (no CLIP encoder offline); the fast model answers instead."""
+
+
+def _load_folder(folder: str | Path | None) -> tuple[Path, torch.nn.Module, dict]:
+    """Resolve bundled names and load; the default model falls back to the fast one without its encoder."""
+    name = "default" if folder is None else str(folder)
+    if name not in BUNDLED:
+        model, meta = load_model(folder)
+        return Path(folder), model, meta
+    path = bundled_model_dir(name)
+    try:
+        model, meta = load_model(path)
+    except EncoderUnavailableError as exc:
+        if name != "default":
+            raise
+        warnings.warn(f"{exc}; using the fast model instead (weaker on unseen generators, see its MODEL_CARD.md)",
+                      FallbackWarning, stacklevel=3)
+        path = bundled_model_dir("fast")
+        model, meta = load_model(path)
+    return path, model, meta
+
+
 class Detector:
     """A trained real-vs-fake classifier with its preprocessing and decision threshold."""
 
@@ -76,15 +100,17 @@ class Detector:
 
     @classmethod
     def load(cls, folder: str | Path | None = None, device: str | None = None, backend: str = "torch") -> Detector:
-        """Load a model folder (None: the bundled default model); ``backend="onnx"`` scores with ONNX Runtime
+        """Load a model folder (None or "default": the bundled default model, "fast": the bundled MobileNetV2);
+        ``backend="onnx"`` scores with ONNX Runtime
         (its export cached in the user cache), ``"auto"`` with ONNX Runtime on a CPU if the model exports."""
-        folder = default_model_dir() if folder is None else folder
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
-        model, meta = load_model(folder)
+        folder, model, meta = _load_folder(folder)
         meta["path"] = str(folder)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        if backend == "torch" or (backend == "auto" and torch.device(device).type != "cpu"):
+        # auto: ONNX Runtime on a CPU, except for models it does not speed up (model.json "onnx_auto": false).
+        prefer_torch = backend == "auto" and not getattr(model, "onnx_auto", True)
+        if backend == "torch" or prefer_torch or (backend == "auto" and torch.device(device).type != "cpu"):
             return cls(model, meta, device)
         from deepfake_detector.inference.onnx_export import load_onnx_backend
 

