@@ -16,8 +16,14 @@ CROSS = SHARED / "data" / "cross"
 
 
 def pytest_collection_modifyitems(config, items):
-    if not DATA_140K.is_dir():
-        raise pytest.UsageError(f"shared data not found at {DATA_140K}; set DEEPFAKE_DETECTOR_SHARED")
+    """Without ../shared, tests that read real images skip with a reason; pure unit tests still run."""
+    if DATA_140K.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"shared data not found at {SHARED}; set DEEPFAKE_DETECTOR_SHARED")
+    for item in items:
+        names = vars(getattr(item, "module", None) or object)
+        if any(n in names for n in ("DATA_140K", "CROSS", "ORIGINALS", "SHARED")) or "trained_run" in item.fixturenames:
+            item.add_marker(skip)
 
 
 def write_image(path: Path, color: tuple[int, int, int], size: int = 48, mode: str = "RGB", fmt: str | None = None,

@@ -52,7 +52,7 @@ def test_bad_files_give_one_line_errors_naming_the_file(tmp_path: Path):
         "empty.jpg": (b"", "empty file"),
         "trunc.jpg": (data[: len(data) // 2], "truncated"),
         "text.jpg": (b"hello, I am not an image", "not an image"),
-        "text.png": (b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, ""),
+        "text.png": (b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "corrupt or truncated"),
     }
     for name, (content, reason) in cases.items():
         (tmp_path / name).write_bytes(content)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -58,15 +60,32 @@ def test_huge_request_rejected_before_reading(client: TestClient) -> None:
     assert r.status_code == 413
 
 
-def test_concurrent_requests_agree(client: TestClient) -> None:
+def test_concurrent_requests_agree_and_never_overlap_in_the_model(tiny_model: Path) -> None:
+    service = Service(Detector.load(tiny_model, device="cpu"))
+    client = TestClient(create_app(service, max_upload=1024 * 1024))
     data = FACE.read_bytes()
+    active, peak, scores = [0], [0], service.detector.scores
+    guard = threading.Lock()
+
+    def tracked(batch):  # counts callers inside the model at once (the service's lock must keep it at 1)
+        with guard:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        try:
+            return scores(batch)
+        finally:
+            with guard:
+                active[0] -= 1
+
+    service.detector.scores = tracked
 
     def one(_: int) -> float:
         return client.post("/v1/predict?faces=off", files={"file": ("f.jpg", data, "image/jpeg")}).json()["p_fake"]
 
     with ThreadPoolExecutor(4) as pool:
-        scores = list(pool.map(one, range(8)))
-    assert len(set(scores)) == 1
+        results = list(pool.map(one, range(8)))
+    assert len(set(results)) == 1 and peak[0] == 1
 
 
 def test_page_has_an_upload_form(client: TestClient) -> None:

@@ -64,12 +64,14 @@ def test_resume_continues_an_interrupted_run(tmp_path: Path, tiny_dataset: Path)
     base = ["model.args.input_size=32", "augment.hflip=false", "augment.rotation=0", "augment.zoom=0",
             "train.batch_size=8", f"data.path={tiny_dataset}"]
     out = tmp_path / "run"
-    train(load_config(REPO / "configs" / "seed-cnn.yaml", [*base, "train.epochs=2"]), out, progress=False)
+    first = train(load_config(REPO / "configs" / "seed-cnn.yaml", [*base, "train.epochs=2"]), out, progress=False)
     with pytest.raises(ConfigError, match="already exists"):
         train(load_config(REPO / "configs" / "seed-cnn.yaml", [*base, "train.epochs=2"]), out, progress=False)
     resumed = train(load_config(REPO / "configs" / "seed-cnn.yaml", [*base, "train.epochs=4"]), out,
                     resume=True, progress=False)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
+    # epochs 1-2 came back from the checkpoint (same rows, timings included), they were not trained again
+    assert resumed.history[:2] == first.history
     with pytest.raises(ConfigError, match="nothing to resume"):
         train(load_config(REPO / "configs" / "seed-cnn.yaml", base), tmp_path / "fresh", resume=True,
               progress=False)

@@ -26,6 +26,14 @@ def _summary(metrics: dict) -> str:
             f"[TP {metrics['tp']}  TN {metrics['tn']}  FP {metrics['fp']}  FN {metrics['fn']}]")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (argparse turns the ValueError into a one-line usage error)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from deepfake_detector.config import load_config
     from deepfake_detector.training import train
@@ -78,7 +86,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from deepfake_detector.inference import Detector, expand_paths
     from deepfake_detector.inference.detector import FallbackWarning
-    from deepfake_detector.inference.writers import print_table, write_predictions
+    from deepfake_detector.inference.writers import check_output_path, print_table, write_predictions
+
+    if args.output:
+        check_output_path(args.output)
 
     with warnings.catch_warnings(record=True) as caught:  # e.g. the offline fallback to the fast model
         warnings.simplefilter("always", FallbackWarning)
@@ -165,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the run's own saved splits, reported per source)")
     p.add_argument("--split", help="train, valid, test or all (default: test if the dataset has one, else all)")
     p.add_argument("--out", help="output folder (default <model>/eval-<split>, or <model>/eval-cross)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--perturb", nargs="+", metavar="KIND:S1,S2",
                    help="robustness suite, e.g. jpeg:95,75,50,30 resize:0.5,0.75,1.5 blur:1,2 noise:0.02")
     p.add_argument("--set-threshold", metavar="POLICY",
@@ -181,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model folder written by 'train' (default: the bundled default model)")
     p.add_argument("--output", help="write results to a .csv or .json file")
     add_predict_options(p)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     add_backend_option(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)

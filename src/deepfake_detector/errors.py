@@ -4,6 +4,12 @@ The CLI prints these as ``error: <message>`` and exits non-zero, never with a tr
 """
 
 
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (its type name when the message is empty), shortened."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]
+
+
 class DeepfakeDetectorError(Exception):
     """Base class for every error the toolkit reports to a user."""
 

@@ -42,6 +42,7 @@ class ImageDataset(Dataset):
         # Optional ``perturb(decoded_uint8_image, sample_index)``, run before the resize (robustness tests).
         self.perturb = perturb
         self.errors: dict[int, str] = {}
+        self.sizes: dict[int, tuple[int, int]] = {}  # decoded (height, width) of the images seen so far
         self._cache: torch.Tensor | None = None
         h, w = preprocess.input_size
         if cache == "auto":
@@ -58,11 +59,13 @@ class ImageDataset(Dataset):
         view.transform = transform
         return view
 
-    def _load(self, index: int) -> torch.Tensor:
+    def _load(self, index: int) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The image resized to the model input, and its decoded (height, width)."""
         image = read_image(self.samples[index].path)
+        size = (int(image.shape[-2]), int(image.shape[-1]))
         if self.perturb is not None:
             image = self.perturb(image, index)
-        return resize_uint8(image, self.preprocess)
+        return resize_uint8(image, self.preprocess), size
 
     def _fill_cache(self, progress: bool) -> None:
         h, w = self.preprocess.input_size
@@ -70,7 +73,7 @@ class ImageDataset(Dataset):
 
         def fill(index: int) -> None:
             try:
-                cache[index] = self._load(index)
+                cache[index], self.sizes[index] = self._load(index)
             except ImageDecodeError as exc:
                 self.errors[index] = str(exc)
 
@@ -89,13 +92,13 @@ class ImageDataset(Dataset):
         if index in self.errors:
             return {"index": index, "error": self.errors[index]}
         if self._cache is not None:
-            image = self._cache[index]
+            image, size = self._cache[index], self.sizes[index]
         else:
             try:
-                image = self._load(index)
+                image, size = self._load(index)
             except ImageDecodeError as exc:
                 return {"index": index, "error": str(exc)}
-        return {"index": index, "image": self.transform(image), "label": self.samples[index].label}
+        return {"index": index, "image": self.transform(image), "label": self.samples[index].label, "size": size}
 
 
 def collate_skipping_bad(items: list[dict]) -> dict:
@@ -106,6 +109,7 @@ def collate_skipping_bad(items: list[dict]) -> dict:
         "image": torch.stack([it["image"] for it in good]) if good else None,
         "label": torch.tensor([it["label"] for it in good], dtype=torch.float32),
         "index": torch.tensor([it["index"] for it in good], dtype=torch.long),
+        "size": [it.get("size") for it in good],
         "bad": bad,
     }
 

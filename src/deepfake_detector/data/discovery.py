@@ -92,6 +92,9 @@ def _scan_class_dirs(folder: Path, skipped: list[BadFile], one_class: bool = Fal
             raise DatasetError(f"{class_dir}: missing class folder ({folder} needs both real/ and fake/)")
         found = 0
         for file in sorted(class_dir.rglob("*")):
+            if file.is_symlink() and not file.exists():
+                skipped.append(BadFile(str(file), "broken or looping symbolic link"))
+                continue
             if not file.is_file() or file.name.startswith("."):
                 continue
             if file.suffix.lower() in IMAGE_EXTENSIONS:
@@ -114,7 +117,7 @@ def _parse_label(raw: str, where: str) -> int:
 
 
 def _from_manifest(csv_path: Path, one_class: bool = False) -> DiscoveredDataset:
-    with csv_path.open(newline="", encoding="utf-8") as fh:
+    with csv_path.open(newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's CSV starts with a BOM
         reader = csv.DictReader(fh)
         columns = set(reader.fieldnames or [])
         if not {"path", "label"} <= columns:
@@ -122,6 +125,8 @@ def _from_manifest(csv_path: Path, one_class: bool = False) -> DiscoveredDataset
         splits: dict[str, list[Sample]] = {}
         for line_no, row in enumerate(reader, start=2):
             where = f"{csv_path}:{line_no}"
+            if not (row.get("path") or "").strip() or row.get("label") is None:
+                raise DatasetError(f"{where}: row needs both a path and a label")
             split = (row.get("split") or "all").strip().lower()
             split = next((name for name, al in SPLIT_ALIASES.items() if split in al), split)
             file = Path(row["path"].strip())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepfake_detector.errors import DatasetError
+from deepfake_detector.errors import DatasetError, first_line
 
 KAGGLE_DATASET = "xhlulu/140k-real-and-fake-faces"
 KAGGLE_ALIAS = "kaggle"
@@ -19,7 +19,7 @@ def resolve_data_source(source: str | Path | None) -> Path:
 
         return Path(kagglehub.dataset_download(KAGGLE_DATASET))
     except Exception as exc:  # kagglehub raises many types (network, auth, HTTP)
-        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc, 120)
         raise DatasetError(
             f"could not download the Kaggle dataset '{KAGGLE_DATASET}' ({reason}); pass a local dataset "
             "instead, e.g. --data ../shared/data/140k (or DATA=../shared/data/140k for make demo)"

@@ -122,14 +122,23 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
         return _evaluate_run_splits(detector, split or "test", out_dir, batch_size, progress, perturb)
     sources = list(data) if isinstance(data, list | tuple) else [data]
     perturbations = parse_perturbations(perturb or [])
+    found = [_split_of(detector, source, split) for source in sources]  # every set checked before any work
     if set_threshold is not None:
         _, _, valid = _split_of(detector, sources[0], "valid")
         calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
                            batch_size=batch_size, progress=progress)
         detector.save_meta()
+        # Images that chose the threshold are never reported as test results (a set without its own
+        # valid/ split calibrates on a seeded 20% that "all" would otherwise include).
+        used = {s.path for s in valid}
+        dataset, split_name, samples = found[0]
+        kept = [s for s in samples if s.path not in used]
+        if not kept:
+            raise DatasetError(f"{dataset.root}: every '{split_name}' image was used to choose the threshold; "
+                               "evaluate on another split or dataset")
+        found[0] = (dataset, split_name, kept)
     name = detector.meta.get("run_name", detector.meta["model"]["name"])
     names = dataset_names(sources)
-    found = [_split_of(detector, source, split) for source in sources]  # every set checked before any work
     if out_dir is None:
         out_dir = Path(detector.meta.get("path", ".")) / (f"eval-{found[0][1]}" if len(sources) == 1
                                                           else "eval-cross")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import torch
 from tqdm.auto import tqdm
 
+from deepfake_detector.data.arrays import size_warning, to_uint8_chw
 from deepfake_detector.data.decode import read_image
 from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.crop import crop_regions
@@ -19,11 +20,9 @@ if TYPE_CHECKING:
 
 def load_input(item: ImageInput) -> tuple[str | None, torch.Tensor]:
     """``(path or None, RGB uint8 (3, H, W))`` for a file or an in-memory image."""
-    from deepfake_detector.inference.detector import _to_uint8_chw
-
     if isinstance(item, str | Path):
         return str(item), read_image(item)
-    return None, _to_uint8_chw(item)
+    return None, to_uint8_chw(item, "in-memory image")
 
 
 def analyze_image(detector: Detector, image: torch.Tensor, faces: str = "auto",
@@ -51,7 +50,11 @@ def predict_with_faces(detector: Detector, items: list[ImageInput], faces: str =
         try:
             path, image = load_input(item)
         except ImageDecodeError as exc:
-            results.append(Prediction(str(item), None, None, str(exc)))
+            results.append(Prediction(str(item) if isinstance(item, str | Path) else None, None, None, str(exc)))
             continue
-        results.append(analyze_image(detector, image, faces, path)[0])
+        prediction = analyze_image(detector, image, faces, path)[0]
+        small = size_warning(*image.shape[-2:], detector.preprocess.input_size)
+        if small and not prediction.warning:
+            prediction.warning = small
+        results.append(prediction)
     return results

@@ -7,16 +7,18 @@ the label convention, so the folder alone is enough to predict; no code or confi
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from deepfake_detector.data.samples import LABEL_NAMES
-from deepfake_detector.errors import DeepfakeDetectorError, ModelLoadError
-from deepfake_detector.models import create_model
+from deepfake_detector.errors import DeepfakeDetectorError, ModelLoadError, first_line
+from deepfake_detector.models import Preprocess, create_model
 from deepfake_detector.utils.atomic import atomic_path, write_text
 from deepfake_detector.utils.hashing import file_sha256
 
@@ -73,9 +75,15 @@ def read_meta(folder: str | Path) -> dict:
     if not meta_path.is_file():
         raise ModelLoadError(f"{folder}: not a saved model (no {META_FILE}); pass a folder written by 'train'")
     try:
-        return json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ModelLoadError(f"{meta_path}: corrupt model metadata ({exc.msg})") from None
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"{meta_path}: corrupt model metadata ({first_line(exc)})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict) or "name" not in meta["model"]:
+        raise ModelLoadError(f"{meta_path}: not model metadata (expected an object with model.name)")
+    if int(meta.get("format_version", 1)) > FORMAT_VERSION:
+        raise ModelLoadError(f"{meta_path}: written by a newer deepfake-detector (format "
+                             f"{meta['format_version']} > {FORMAT_VERSION}); upgrade to load it")
+    return meta
 
 
 def bundled_model_dir(name: str = "default") -> Path:
@@ -116,6 +124,14 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict]:
         raise
     except FileNotFoundError:
         raise ModelLoadError(f"{folder / WEIGHTS_FILE}: weights file missing") from None
-    except (RuntimeError, KeyError, OSError) as exc:
-        raise ModelLoadError(f"{folder}: weights do not match the model ({str(exc).splitlines()[0]})") from None
+    except SafetensorError as exc:
+        raise ModelLoadError(f"{folder / WEIGHTS_FILE}: not a readable weights file ({first_line(exc)})") from None
+    except (RuntimeError, KeyError, OSError, ValueError, TypeError) as exc:
+        raise ModelLoadError(f"{folder}: weights do not match the model ({first_line(exc)})") from None
+    # The saved preprocessing is the contract: a library upgrade must not silently change it.
+    saved = Preprocess.from_dict(meta["preprocess"]) if isinstance(meta.get("preprocess"), dict) else None
+    if saved is not None and saved != model.preprocess:
+        warnings.warn(f"{folder}: this library builds {meta['model']['name']} with other preprocessing than the "
+                      "saved model; using the saved one", stacklevel=2)
+        model.preprocess = saved
     return model.eval(), meta

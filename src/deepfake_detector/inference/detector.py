@@ -14,10 +14,11 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from deepfake_detector.data.arrays import size_warning, to_uint8_chw
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
 from deepfake_detector.data.transforms import build_transform, resize_uint8
-from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ExportError
+from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ExportError, ImageDecodeError, first_line
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.analyze import predict_with_faces
@@ -41,18 +42,6 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _to_uint8_chw(image: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
-    if isinstance(image, Image.Image):
-        image = np.asarray(image.convert("RGB"))
-    if isinstance(image, np.ndarray):
-        if image.ndim == 2:
-            image = np.stack([image] * 3, axis=-1)
-        image = torch.from_numpy(np.ascontiguousarray(image[..., :3])).permute(2, 0, 1)
-    if image.dtype != torch.uint8 or image.ndim != 3 or image.shape[0] != 3:
-        raise ValueError("tensor images must be uint8 with shape (3, H, W)")
-    return image
 
 
 class FallbackWarning(UserWarning):
@@ -117,9 +106,12 @@ class Detector:
         detector = cls(model, meta, "cpu")
         try:
             detector.runner = load_onnx_backend(detector, folder, device)
-        except (ExportError, OSError):
+        except Exception as exc:  # the exporter and ONNX Runtime raise many types
             if backend == "onnx":
-                raise  # auto: a model ONNX cannot reproduce (or an unwritable cache) falls back to PyTorch
+                if isinstance(exc, ExportError | OSError):
+                    raise
+                raise ExportError(f"{folder}: ONNX export failed ({first_line(exc)})") from None
+            # auto: a model ONNX cannot reproduce (or an unwritable cache) falls back to PyTorch
         return detector
 
     @classmethod
@@ -162,6 +154,8 @@ class Detector:
         loader = make_loader(dataset, batch_size, shuffle=False, num_workers=num_workers)
         for batch in tqdm(loader, desc="Scoring", unit="batch", disable=not progress, leave=False):
             errors.update(dict(batch["bad"]))
+            dataset.sizes.update((i, size) for i, size in zip(batch["index"].tolist(), batch["size"], strict=True)
+                                 if size is not None)
             if batch["image"] is not None:
                 scores.update(zip(batch["index"].tolist(), self.scores(batch["image"]).tolist(), strict=True))
         return scores, errors
@@ -186,12 +180,22 @@ class Detector:
             scores, errors = self.score_dataset(dataset, batch_size, workers, progress)
             for j, i in enumerate(file_pos):
                 p = scores.get(j)
-                results[i] = Prediction(str(items[i]), p, self.label_for(p) if p is not None else None, errors.get(j))
-        mem_pos = [i for i in range(len(items)) if results[i] is None]
+                size = dataset.sizes.get(j)
+                warning = size_warning(*size, self.preprocess.input_size) if size else None
+                results[i] = Prediction(str(items[i]), p, self.label_for(p) if p is not None else None, errors.get(j),
+                                        warning=warning)
+        images: dict[int, torch.Tensor] = {}
+        for i in [i for i in range(len(items)) if results[i] is None]:
+            try:
+                images[i] = to_uint8_chw(items[i], f"in-memory image {i}")
+            except ImageDecodeError as exc:
+                results[i] = Prediction(None, None, None, str(exc))
+        mem_pos = list(images)
         for start in range(0, len(mem_pos), batch_size):
             chunk = mem_pos[start:start + batch_size]
-            batch = torch.stack([self.transform(resize_uint8(_to_uint8_chw(items[i]), self.preprocess))
-                                 for i in chunk])
+            batch = torch.stack([self.transform(resize_uint8(images[i], self.preprocess)) for i in chunk])
             for i, p in zip(chunk, self.scores(batch).tolist(), strict=True):
-                results[i] = Prediction(None, p, self.label_for(p))
+                h, w = images[i].shape[-2:]
+                results[i] = Prediction(None, p, self.label_for(p),
+                                        warning=size_warning(h, w, self.preprocess.input_size))
         return results  # type: ignore[return-value]

@@ -16,8 +16,10 @@ def expand_paths(items: list[str | Path]) -> list[Path]:
     for item in items:
         path = Path(item).expanduser()
         if path.is_dir():
+            # A broken or looping symbolic link is kept: it is reported with its reason, not dropped.
             files += sorted(p for p in path.rglob("*")
-                            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+                            if (p.is_file() or (p.is_symlink() and not p.exists()))
+                            and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
         elif path.exists():
             files.append(path)
         elif glob.has_magic(str(item)):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from deepfake_detector.errors import ExportError
+from deepfake_detector.errors import ExportError, first_line
 from deepfake_detector.inference.artifacts import WEIGHTS_FILE
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
@@ -82,7 +82,7 @@ def export_onnx(source: Detector | str | Path, out_path: str | Path, opset: int 
                                   input_names=["image"], output_names=["logit"],
                                   dynamic_axes={"image": {0: "batch"}, "logit": {0: "batch"}})
         except Exception as exc:  # the exporter raises many types; report one line
-            raise ExportError(f"cannot export model to ONNX ({str(exc).splitlines()[0]})") from None
+            raise ExportError(f"cannot export model to ONNX ({first_line(exc)})") from None
         _write_metadata(tmp, props)
         batch = parity_batch(detector, check_batch)
         with torch.inference_mode():

@@ -24,13 +24,24 @@ def print_table(predictions: list[Prediction], limit: int | None = None) -> None
         print(f"... and {len(predictions) - limit} more")
 
 
-def write_predictions(predictions: list[Prediction], path: str | Path, detector: Detector) -> None:
+OUTPUT_SUFFIXES = (".csv", ".json")
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Refuse an output name we cannot write before any work is done."""
     path = Path(path)
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise DeepfakeDetectorError(f"{path}: output must end in .csv or .json")
+    if path.is_dir():
+        raise DeepfakeDetectorError(f"{path}: is a folder; give a .csv or .json file name")
+    return path
+
+
+def write_predictions(predictions: list[Prediction], path: str | Path, detector: Detector) -> None:
+    path = check_output_path(path)
     rows = [p.to_dict() for p in predictions]
     if path.suffix.lower() == ".csv":  # faces as a JSON list in one cell
         write_csv(path, [{**r, "faces": None if r["faces"] is None else json.dumps(r["faces"])} for r in rows],
                   COLUMNS)
-    elif path.suffix.lower() == ".json":
-        write_json(path, {"model": detector.meta.get("path"), "threshold": detector.threshold, "predictions": rows})
     else:
-        raise DeepfakeDetectorError(f"{path}: output must end in .csv or .json")
+        write_json(path, {"model": detector.meta.get("path"), "threshold": detector.threshold, "predictions": rows})

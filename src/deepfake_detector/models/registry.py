@@ -15,9 +15,28 @@ from collections.abc import Callable
 
 from torch import nn
 
-from deepfake_detector.errors import ConfigError
+from deepfake_detector.errors import ConfigError, first_line
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+# Arguments several models share, checked before the factory runs (a bad value would otherwise surface as
+# a cryptic error deep inside a layer).
+_ARG_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "input_size": (lambda v: v is None or (_positive_int(v) and 16 <= v <= 4096),
+                   "a whole number of pixels between 16 and 4096"),
+    "dropout": (lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1,
+                "a probability in [0, 1)"),
+    "channels": (lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(_positive_int(c) for c in v),
+                 "a list of positive whole numbers, e.g. [32, 64, 128]"),
+    "dense": (_positive_int, "a positive whole number"),
+    "trainable_blocks": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                         "a whole number >= 0"),
+}
 _FAMILIES: dict[str, Callable[..., nn.Module]] = {}
 
 
@@ -50,10 +69,14 @@ def create_model(name: str, **kwargs) -> nn.Module:
         factory = _REGISTRY[name]
     else:
         raise ConfigError(f"unknown model '{name}'; available: {', '.join(list_models())}")
+    for arg, value in kwargs.items():
+        check = _ARG_CHECKS.get(arg)
+        if check is not None and not check[0](value):
+            raise ConfigError(f"model '{name}': {arg} must be {check[1]} (got {value!r})")
     try:
         model = factory(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"bad arguments for model '{name}': {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad arguments for model '{name}': {first_line(exc)}") from None
     if not hasattr(model, "preprocess"):
         raise TypeError(f"model factory '{name}' must set a .preprocess attribute")
     return model

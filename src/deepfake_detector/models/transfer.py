@@ -21,7 +21,7 @@ import torchvision
 from timm.layers.pool2d_same import MaxPool2dSame
 from torch import nn
 
-from deepfake_detector.errors import ConfigError, ModelLoadError
+from deepfake_detector.errors import ConfigError, ModelLoadError, first_line
 from deepfake_detector.models.preprocess import Preprocess
 from deepfake_detector.models.registry import register_model, register_model_family
 from deepfake_detector.models.weights.convert import (
@@ -79,7 +79,7 @@ def preprocess_from_timm(backbone: nn.Module) -> Preprocess:
 
 
 def _download_error(what: str, exc: Exception) -> ModelLoadError:
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+    reason = first_line(exc, 120)
     return ModelLoadError(f"could not download the ImageNet weights of '{what}' ({reason}); offline, set "
                           "pretrained to a local weights file instead (see docs/pretrained.md)")
 

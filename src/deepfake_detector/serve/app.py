@@ -1,4 +1,8 @@
-"""FastAPI routes; errors are JSON ``{"error": "..."}`` with 400, 413 or 415."""
+"""FastAPI routes. Every error, whatever its status, is JSON ``{"error": "..."}``; never a traceback.
+
+Upload size is enforced on the bytes as they arrive (FastAPI's ``max_body_size``; chunked uploads too),
+not only on a Content-Length header; concurrent decodes are bounded by the service (503 when busy).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.serve.page import PAGE
-from deepfake_detector.serve.service import MAX_UPLOAD, Service, accepted_type
+from deepfake_detector.serve.service import MAX_UPLOAD, Service, ServiceBusy, accepted_type
 
 FORM_OVERHEAD = 64 * 1024  # multipart headers around the file
 
@@ -24,15 +29,17 @@ def error(status: int, message: str) -> JSONResponse:
 
 def create_app(service: Service, max_upload: int = MAX_UPLOAD) -> FastAPI:
     """The app around an already loaded model (loaded once, at startup)."""
-    app = FastAPI(title="deepfake-detector", version="1")
+    app = FastAPI(title="deepfake-detector", version="1", max_body_size=max_upload + FORM_OVERHEAD)
     too_big = f"image larger than {max_upload // (1024 * 1024)} MB"
 
-    @app.middleware("http")
-    async def limit_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_upload + FORM_OVERHEAD:
-            return error(413, too_big)
-        return await call_next(request)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = too_big if exc.status_code == 413 else str(exc.detail)
+        return error(exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        return error(500, "internal error while processing the request")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -61,6 +68,8 @@ def create_app(service: Service, max_upload: int = MAX_UPLOAD) -> FastAPI:
             return await run_in_threadpool(service.predict, data, name, faces, explain)
         except ImageDecodeError as exc:
             return error(400, str(exc))
+        except ServiceBusy as exc:
+            return error(503, str(exc))
 
     return app
 

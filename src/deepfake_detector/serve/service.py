@@ -34,15 +34,26 @@ def accepted_type(content_type: str | None, filename: str | None) -> bool:
     return generic and Path(filename or "").suffix.lower() in IMAGE_EXTENSIONS
 
 
-class Service:
-    """Wraps a Detector for concurrent requests: inference is serialised by a lock."""
+MAX_CONCURRENT_DECODES = 2  # decoded images held at once (each up to the pixel cap): bounds memory
+BUSY_TIMEOUT_S = 30.0
 
-    def __init__(self, detector: Detector, threads: int | None = None) -> None:
+
+class ServiceBusy(Exception):
+    """Every decode slot stayed taken for BUSY_TIMEOUT_S: the client should retry later (503)."""
+
+
+class Service:
+    """Wraps a Detector for concurrent requests: at most MAX_CONCURRENT_DECODES images are decoded at
+    once, and inference is serialised by a lock."""
+
+    def __init__(self, detector: Detector, threads: int | None = None,
+                 max_decodes: int = MAX_CONCURRENT_DECODES) -> None:
         if threads:
             torch.set_num_threads(threads)
         self.detector = detector
         self.model_id = model_id(detector)
         self._lock = threading.Lock()
+        self._decodes = threading.BoundedSemaphore(max_decodes)
 
     def info(self) -> dict:
         return {"status": "ok", "model": self.model_id, "threshold": self.detector.threshold,
@@ -50,10 +61,15 @@ class Service:
 
     def predict(self, data: bytes, filename: str = "upload", faces: str = "auto", explain: bool = False) -> dict:
         """Decode (ImageDecodeError if unreadable), score and optionally explain one uploaded image."""
-        image = decode_bytes(data, filename)
-        with self._lock:
-            prediction, where = analyze_image(self.detector, image, faces, filename)
-            heatmap = self._heatmap(image, prediction) if explain else None
+        if not self._decodes.acquire(timeout=BUSY_TIMEOUT_S):
+            raise ServiceBusy("server busy: too many images being processed; retry shortly")
+        try:
+            image = decode_bytes(data, filename)
+            with self._lock:
+                prediction, where = analyze_image(self.detector, image, faces, filename)
+                heatmap = self._heatmap(image, prediction) if explain else None
+        finally:
+            self._decodes.release()
         result = {"p_fake": prediction.p_fake, "label": prediction.label, "threshold": self.detector.threshold,
                   "faces": prediction.faces, "warning": prediction.warning, "model": self.model_id,
                   "width": int(image.shape[-1]), "height": int(image.shape[-2])}

@@ -83,7 +83,7 @@ def _device() -> torch.device:
 def extract_features(backbone: nn.Module, dataset: ImageDataset, batch_size: int,
                      num_workers: int | None = None, progress: bool = True,
                      desc: str = "Features", store: FeatureStore | None = None,
-                     view: str = "clean") -> FeatureDataset:
+                     view: str = "clean", seed: int = 0) -> FeatureDataset:
     """Run the (eval-mode) backbone once over ``dataset``; unreadable files go to ``dataset.errors``.
 
     With a ``store``, rows already computed for this view are read from it and new ones written to it.
@@ -94,7 +94,8 @@ def extract_features(backbone: nn.Module, dataset: ImageDataset, batch_size: int
     cached = store.get(keys) if store is not None else {}
     todo = [i for i in range(len(dataset)) if not (store is not None and keys[i] in cached)]
     feats, labels, index = [], [], []
-    loader = make_loader(Subset(dataset, todo), batch_size, shuffle=False, num_workers=num_workers)
+    # ``seed`` differs per augmented view: loader workers draw their augmentations from it.
+    loader = make_loader(Subset(dataset, todo), batch_size, shuffle=False, num_workers=num_workers, seed=seed)
     for batch in tqdm(loader, desc=desc, unit="batch", disable=not progress or not todo, leave=False):
         dataset.errors.update(dict(batch["bad"]))
         if batch["image"] is not None:
@@ -169,7 +170,7 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
                                f"Features: train, JPEG q{q}", store, f"jpeg{q}") for q, d in recompressed.items()]
     for view in range(1, t.feature_views if _has_augmentation(cfg) else 1):  # random views: never stored
         views.append(extract_features(model.backbone, train_set, bs, workers, progress,
-                                      f"Features: train view {view + 1}"))
+                                      f"Features: train view {view + 1}", seed=seed + view))
     train_feats = _concat(views)
     val_feats = extract_features(model.backbone, val_set, bs, workers, progress, "Features: valid", store)
     model.backbone.cpu()

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepfake_detector.errors import ModelLoadError
+from deepfake_detector.errors import ModelLoadError, first_line
 
 TIMM_ARCH = "vit_base_patch16_clip_quickgelu_224"
 EMBED_DIM = 512
@@ -33,7 +33,7 @@ def _load(onnx_path: str | Path):
     try:
         return onnx.load(str(onnx_path))
     except Exception as exc:  # onnx raises DecodeError, OSError, ...
-        raise ModelLoadError(f"{onnx_path}: not a readable ONNX model ({str(exc).splitlines()[0][:100]})") from None
+        raise ModelLoadError(f"{onnx_path}: not a readable ONNX model ({first_line(exc, 100)})") from None
 
 
 def _linear_name(matmul_output: str) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepfake_detector.errors import ModelLoadError
+from deepfake_detector.errors import ModelLoadError, first_line
 from deepfake_detector.models.weights.keras import KerasLayer, read_keras_weights
 
 StateDict = dict[str, torch.Tensor]
@@ -49,7 +49,7 @@ def read_state_dict(path: str | Path) -> StateDict:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load raises many types on foreign files
-        reason = str(exc).splitlines()[0][:120]
+        reason = first_line(exc, 120)
         raise ModelLoadError(f"{path}: not a readable state dict ({reason})") from None
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):

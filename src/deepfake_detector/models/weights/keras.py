@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfake_detector.errors import ModelLoadError
+from deepfake_detector.errors import ModelLoadError, first_line
 
 # Keras class name -> our kind; the order of arrays is the order Keras creates a layer's variables.
 _KINDS = {"Conv2D": "conv", "SeparableConv2D": "sepconv", "BatchNormalization": "bn", "Dense": "dense",
@@ -121,6 +121,6 @@ def read_keras_weights(path: str | Path) -> KerasWeights:
                                          "pass the .keras model file (or a legacy Keras .h5) instead")
                 _read_legacy_h5(f, result.layers)
     except (OSError, KeyError, json.JSONDecodeError) as exc:
-        reason = str(exc).splitlines()[0]
+        reason = first_line(exc)
         raise ModelLoadError(f"{path}: not a readable Keras model file ({reason})") from None
     return result
