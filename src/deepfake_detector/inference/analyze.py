@@ -54,7 +54,6 @@ def predict_with_faces(detector: Detector, items: list[ImageInput], faces: str =
             continue
         prediction = analyze_image(detector, image, faces, path)[0]
         small = size_warning(*image.shape[-2:], detector.preprocess.input_size)
-        if small and not prediction.warning:
-            prediction.warning = small
+        prediction.warning = "; ".join(w for w in (small, prediction.warning) if w) or None
         results.append(prediction)
     return results
