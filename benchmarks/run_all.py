@@ -18,11 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_decode  # noqa: E402
 import bench_infer  # noqa: E402
+import bench_predict  # noqa: E402
 import bench_train  # noqa: E402
 import torch  # noqa: E402
 from common import Row, Settings  # noqa: E402
 
-SECTIONS = ("decode", "train", "infer")
+SECTIONS = ("decode", "train", "infer", "predict")
 
 
 def machine() -> str:
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_train.run(settings, args.train_models)
     if "infer" in args.only:
         rows += bench_infer.run(settings, args.models[:2] if args.quick else args.models)
+    if "predict" in args.only:
+        rows += bench_predict.run(settings)
     print(table(rows))
     print(f"median of {settings.repeats} runs; load average at the end "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -5,7 +5,6 @@ train and the server."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from pathlib import Path

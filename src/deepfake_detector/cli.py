@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     except DeepfakeDetectorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted" + ("; continue with --resume" if args.command == "train" else ""), file=sys.stderr)
         return 130

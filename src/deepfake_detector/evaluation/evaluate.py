@@ -119,6 +119,13 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
     """
     detector = model if isinstance(model, Detector) else Detector.load(model)
     if data is None:  # the run's own saved split lists (e.g. a multi-source run's test part of every source)
+        if set_threshold is not None:
+            valid = read_splits(Path(detector.meta.get("path", ".")) / SPLITS_FILE).get("valid") or []
+            if not valid:
+                raise DatasetError("the run saved no validation split to choose a threshold on; pass --data")
+            calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
+                               batch_size=batch_size, progress=progress)
+            detector.save_meta()
         return _evaluate_run_splits(detector, split or "test", out_dir, batch_size, progress, perturb)
     sources = list(data) if isinstance(data, list | tuple) else [data]
     perturbations = parse_perturbations(perturb or [])

@@ -28,9 +28,12 @@ def export_half(folder: str | Path, out_dir: str | Path, *, tolerance: float = D
     if out_dir.resolve() == folder.resolve():
         raise ExportError(f"{out_dir}: the fp16 copy must go to another folder than the model itself")
     original = Detector.load(folder, device="cpu")
-    half = {k: v.half() if v.is_floating_point() else v for k, v in original.model.state_dict().items()}
-    compact = Detector(copy.deepcopy(original.model), original.meta, "cpu")
-    compact.model.load_state_dict(half)  # rounded to fp16, then back to the model's float32
+    model = original.model
+    # What the folder stores (a CLIP detector keeps its frozen encoder in the weights cache, not here).
+    stored = model.saved_state_dict() if hasattr(model, "saved_state_dict") else model.state_dict()
+    half = {k: v.half() if v.is_floating_point() else v for k, v in stored.items()}
+    compact = Detector(copy.deepcopy(model), original.meta, "cpu")
+    compact.model.load_state_dict(half, strict=not hasattr(model, "saved_state_dict"))  # fp16-rounded, back to fp32
     batch = parity_batch(original, check_batch)
     diff = float((compact.scores(batch) - original.scores(batch)).abs().max())
     if not diff <= tolerance:  # also catches NaN
