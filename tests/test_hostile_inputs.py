@@ -193,7 +193,8 @@ def test_chunked_upload_is_stopped_at_the_limit(tiny_model: Path) -> None:
         conn.putheader("Transfer-Encoding", "chunked")
         conn.putheader("Content-Type", "multipart/form-data; boundary=b")
         conn.endheaders()
-        head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        head = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
+                b"Content-Type: image/jpeg\r\n\r\n")
         sent = 0
         try:
             for chunk in [head] + [b"\xff" * 65536] * 128:
