@@ -8,7 +8,7 @@ RUN    ?= runs/demo-seed-cnn
 # torch/torchvision pinned to the releases these machines hold on local disk.
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install weights demo default-model fast-model test lint bench clean
+.PHONY: install weights demo default-model fast-model wheel test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ fast-model: weights
 	$(BIN)/deepfake-detector train --config configs/fast-detector.yaml --data $(DATA) --out runs/fast-detector --overwrite
 	$(BIN)/deepfake-detector export runs/fast-detector --fp16 $(FAST)
 	cp runs/fast-detector/config.yaml $(FAST)/train-config.yaml
+
+# The wheel users pip-install (distribution deepfake-detector-toolkit), bundled models included, into dist/.
+wheel: install
+	$(BIN)/pip wheel --no-deps -w dist .
 
 test: install weights
 	$(BIN)/python -m pytest -q

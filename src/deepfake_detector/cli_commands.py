@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepfake_detector.faces.locate import FACE_MODES
+from deepfake_detector.faces.modes import FACE_MODES
 
 
 def add_predict_options(p: argparse.ArgumentParser) -> None:

@@ -8,9 +8,9 @@ import torch
 
 from deepfake_detector.faces.crop import FACE_MARGIN, Region, face_region, whole_image
 from deepfake_detector.faces.detect import Face, FaceDetector
+from deepfake_detector.faces.modes import FACE_MODES  # noqa: F401  (re-exported for check_mode users)
 from deepfake_detector.models.preprocess import Preprocess
 
-FACE_MODES = ("auto", "off")
 NO_FACE = "no face found: scored the whole image"
 # A crop smaller than this fraction of the model's input side is upscaled a lot: warn.
 SMALL_FACE = 0.5
