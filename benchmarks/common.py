@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from deepfake_detector.data import discover, read_image
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.data.transforms import build_transform, resize_uint8
-from deepfake_detector.models.preprocess import Preprocess
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEEPFAKE_DETECTOR_SHARED", REPO.parent / "shared"))

@@ -67,8 +67,8 @@ def tiny_model(tmp_path: Path) -> Path:
     """A randomly initialised seed CNN at 32 px, saved as a model folder (fast to load and run)."""
     import torch
 
-    from deepfake_detector.inference.artifacts import save_model
     from deepfake_detector.models import create_model
+    from deepfake_detector.models.artifacts import save_model
 
     torch.manual_seed(0)
     args = {"input_size": 32, "channels": [4, 8], "dense": 8}

@@ -16,10 +16,9 @@ from PIL import Image
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
-from deepfake_detector.inference import artifacts
 from deepfake_detector.inference.detector import FallbackWarning
+from deepfake_detector.models import artifacts, create_model
 from deepfake_detector.models import clip as clip_module
-from deepfake_detector.models import create_model
 from deepfake_detector.models.weights import fetch
 from deepfake_detector.models.weights.clip_onnx import clip_state_dict, float_graph
 

@@ -18,8 +18,7 @@ from deepfake_detector.data.dataset import ImageDataset
 from deepfake_detector.data.samples import Sample
 from deepfake_detector.data.transforms import build_transform
 from deepfake_detector.evaluation.evaluate import evaluate
-from deepfake_detector.inference import artifacts
-from deepfake_detector.models import Preprocess
+from deepfake_detector.models import Preprocess, artifacts
 from deepfake_detector.training.finetune import extract_features
 
 from .conftest import REPO

@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
-from deepfake_detector.inference import artifacts
+from deepfake_detector.models import artifacts
 from tests.conftest import DATA_140K, write_image
 
 

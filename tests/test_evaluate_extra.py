@@ -10,8 +10,8 @@ import shutil
 import torch
 
 from deepfake_detector.cli import main
-from deepfake_detector.inference.artifacts import save_model
 from deepfake_detector.models import create_model
+from deepfake_detector.models.artifacts import save_model
 
 TOP_KEYS = {"schema_version", "model", "data", "split", "n_skipped", "threshold_policy", "temperature", "n",
             "n_real", "n_fake", "threshold", "tp", "tn", "fp", "fn", "accuracy", "precision", "recall", "f1",

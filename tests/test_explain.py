@@ -31,7 +31,7 @@ def test_each_model_names_its_last_conv_stage() -> None:
 
 @pytest.mark.parametrize("model", ["seed_cnn", "mobilenet_v2"])
 def test_gradcam_heatmap_covers_the_image(model: str, tmp_path: Path) -> None:
-    from deepfake_detector.inference.artifacts import save_model
+    from deepfake_detector.models.artifacts import save_model
 
     args = {"input_size": 32, "channels": [4, 8], "dense": 8} if model == "seed_cnn" else {}
     folder = save_model(create_model(model, **args), tmp_path / model, name=model, args=args, threshold=0.5)

@@ -15,7 +15,7 @@ from deepfake_detector.cli import main
 from deepfake_detector.config import load_config
 from deepfake_detector.errors import ConfigError, ModelLoadError
 from deepfake_detector.evaluation.evaluate import evaluate
-from deepfake_detector.inference import artifacts
+from deepfake_detector.models import artifacts
 from deepfake_detector.training import train
 from deepfake_detector.utils.owned import MARKER
 

@@ -68,8 +68,8 @@ def test_stored_threshold_and_temperature_used_by_detector(tmp_path, tiny_datase
 
     from deepfake_detector.cli import main
     from deepfake_detector.inference import Detector
-    from deepfake_detector.inference.artifacts import save_model
     from deepfake_detector.models import create_model
+    from deepfake_detector.models.artifacts import save_model
 
     torch.manual_seed(0)
     model = create_model("seed_cnn", input_size=32, channels=[4], dense=4)

@@ -118,9 +118,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not (args.onnx or args.fp16):
         raise ConfigError("export needs --onnx OUT.onnx and/or --fp16 OUT_DIR")
     if args.onnx:
+        from deepfake_detector.inference import Detector
         from deepfake_detector.inference.onnx_export import export_onnx
 
-        result = export_onnx(args.model, args.onnx, opset=args.opset, tolerance=args.tolerance)
+        result = export_onnx(Detector.load(args.model, device="cpu"), args.onnx, opset=args.opset,
+                             tolerance=args.tolerance)
         print(f"wrote {result.path} (opset {args.opset}, dynamic batch; max |logit diff| vs PyTorch "
               f"{result.max_abs_diff:.1e})")
     if args.fp16:

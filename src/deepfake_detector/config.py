@@ -11,6 +11,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from deepfake_detector.errors import ConfigError, first_line
 
+# Decision-threshold policies (evaluation/thresholds.py applies them to validation scores).
+POLICY_HELP = "a number in (0, 1) such as 0.5, 'youden', 'eer' or 'fpr:<target>' such as fpr:0.05"
+
+
+def parse_policy(policy: str | float) -> str:
+    """Validate a policy and return it in canonical form; ValueError with a clear message otherwise."""
+    text = str(policy).strip().lower()
+    if text in ("youden", "eer"):
+        return text
+    number, prefix = text, ""
+    if text.startswith("fpr:"):
+        number, prefix = text[4:], "fpr:"
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"threshold policy {policy!r} not understood; use {POLICY_HELP}") from None
+    if not 0 < value < 1:
+        what = "target false-positive rate" if prefix else "threshold"
+        raise ValueError(f"{what} must lie strictly between 0 and 1")
+    return f"{prefix}{value:g}"
+
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -112,8 +134,6 @@ class TrainConfig(_Strict):
     @field_validator("threshold", mode="before")
     @classmethod
     def _threshold_policy(cls, v: Any) -> str:
-        from deepfake_detector.evaluation.thresholds import parse_policy
-
         return parse_policy(v)
 
     @model_validator(mode="after")

@@ -17,10 +17,10 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from deepfake_detector.data.decode import read_image
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.data.samples import BadFile, Sample
 from deepfake_detector.data.transforms import resize_uint8
 from deepfake_detector.errors import ImageDecodeError
-from deepfake_detector.models.preprocess import Preprocess
 
 DEFAULT_CACHE_LIMIT_BYTES = 4 * 2**30
 

@@ -9,7 +9,7 @@ from torchvision.io import decode_jpeg, encode_jpeg
 from torchvision.transforms import InterpolationMode, v2
 
 from deepfake_detector.config import AugmentConfig
-from deepfake_detector.models.preprocess import Preprocess
+from deepfake_detector.data.preprocess import Preprocess
 
 
 def resize_uint8(image: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:

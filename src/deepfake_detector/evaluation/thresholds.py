@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from deepfake_detector.config import parse_policy
 from deepfake_detector.evaluation.ranking import roc_points
-
-POLICY_HELP = "a number in (0, 1) such as 0.5, 'youden', 'eer' or 'fpr:<target>' such as fpr:0.05"
 
 
 @dataclass(frozen=True)
@@ -29,24 +28,6 @@ class ThresholdChoice:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def parse_policy(policy: str | float) -> str:
-    """Validate a policy and return it in canonical form; ValueError with a clear message otherwise."""
-    text = str(policy).strip().lower()
-    if text in ("youden", "eer"):
-        return text
-    number, prefix = text, ""
-    if text.startswith("fpr:"):
-        number, prefix = text[4:], "fpr:"
-    try:
-        value = float(number)
-    except ValueError:
-        raise ValueError(f"threshold policy {policy!r} not understood; use {POLICY_HELP}") from None
-    if not 0 < value < 1:
-        what = "target false-positive rate" if prefix else "threshold"
-        raise ValueError(f"{what} must lie strictly between 0 and 1")
-    return f"{prefix}{value:g}"
 
 
 def choose_threshold(y_true, scores, policy: str | float) -> ThresholdChoice:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.data.transforms import resize_uint8
-from deepfake_detector.models.preprocess import Preprocess
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.faces.crop import FACE_MARGIN, Region, face_region, whole_image
 from deepfake_detector.faces.detect import Face, FaceDetector
 from deepfake_detector.faces.modes import FACE_MODES  # noqa: F401  (re-exported for check_mode users)
-from deepfake_detector.models.preprocess import Preprocess
 
 NO_FACE = "no face found: scored the whole image"
 # A crop smaller than this fraction of the model's input side is upscaled a lot: warn.

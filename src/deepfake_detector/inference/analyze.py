@@ -13,9 +13,10 @@ from deepfake_detector.data.decode import read_image
 from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.crop import crop_regions
 from deepfake_detector.faces.locate import Located, locate
+from deepfake_detector.inference.prediction import Prediction
 
 if TYPE_CHECKING:
-    from deepfake_detector.inference.detector import Detector, ImageInput, Prediction
+    from deepfake_detector.inference.detector import Detector, ImageInput
 
 
 def load_input(item: ImageInput) -> tuple[str | None, torch.Tensor]:
@@ -28,8 +29,6 @@ def load_input(item: ImageInput) -> tuple[str | None, torch.Tensor]:
 def analyze_image(detector: Detector, image: torch.Tensor, faces: str = "auto",
                   path: str | None = None) -> tuple[Prediction, Located]:
     """Score one decoded image; the Prediction lists each face's box, crop and P(fake)."""
-    from deepfake_detector.inference.detector import Prediction
-
     face_detector = detector.face_detector if faces == "auto" else None
     where = locate(image, faces, face_detector, detector.preprocess)
     scores = detector.scores(detector.transform(crop_regions(image, where.regions, detector.preprocess))).tolist()
@@ -43,8 +42,6 @@ def analyze_image(detector: Detector, image: torch.Tensor, faces: str = "auto",
 def predict_with_faces(detector: Detector, items: list[ImageInput], faces: str = "auto",
                        progress: bool = False) -> list[Prediction]:
     """One Prediction per input; unreadable files get ``error`` and do not stop the others."""
-    from deepfake_detector.inference.detector import Prediction
-
     results = []
     for item in tqdm(items, desc="Scoring", unit="img", disable=not progress, leave=False):
         try:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -16,32 +14,19 @@ from tqdm.auto import tqdm
 
 from deepfake_detector.data.arrays import size_warning, to_uint8_chw
 from deepfake_detector.data.dataset import ImageDataset, make_loader
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
 from deepfake_detector.data.transforms import build_transform, resize_uint8
 from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ExportError, ImageDecodeError, first_line
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.analyze import predict_with_faces
-from deepfake_detector.inference.artifacts import BUNDLED, bundled_model_dir, load_model, save_model, write_meta
-from deepfake_detector.models.preprocess import Preprocess
+from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.models.artifacts import BUNDLED, bundled_model_dir, load_model, save_model, write_meta
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
 # "auto": ONNX Runtime on a CPU (3.6x PyTorch for the default model, docs/benchmarks.md), PyTorch on a GPU.
 BACKENDS = ("auto", "torch", "onnx")
-
-
-@dataclass
-class Prediction:
-    path: str | None
-    p_fake: float | None
-    label: str | None  # "fake" or "real"; None when the file could not be read
-    error: str | None = None
-    # faces="auto": one {"box", "crop", "confidence", "p_fake"} per face ([] = none found); None = not searched
-    faces: list[dict] | None = None
-    warning: str | None = None  # e.g. no face found, or a face much smaller than the model input
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class FallbackWarning(UserWarning):

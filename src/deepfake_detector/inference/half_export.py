@@ -12,9 +12,9 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from deepfake_detector.errors import ExportError
-from deepfake_detector.inference.artifacts import WEIGHTS_FILE, write_meta
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.onnx_export import ExportResult, parity_batch
+from deepfake_detector.models.artifacts import WEIGHTS_FILE, write_meta
 from deepfake_detector.utils.atomic import atomic_path
 from deepfake_detector.utils.hashing import file_sha256
 

@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw
 
 from deepfake_detector.data.decode import read_image
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.evaluation.report import Html, table, write_page
 from deepfake_detector.inference.detector import Detector, Prediction
+from deepfake_detector.utils.html_page import Html, table, write_page
 
 THUMB = 192
 _STYLE = """<style>.thumb{width:auto;max-width:192px;max-height:192px;display:block}

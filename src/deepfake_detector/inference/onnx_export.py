@@ -12,16 +12,19 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from deepfake_detector.errors import ExportError, first_line
-from deepfake_detector.inference.artifacts import WEIGHTS_FILE
-from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
+from deepfake_detector.models.artifacts import WEIGHTS_FILE
 from deepfake_detector.models.weights.fetch import cache_dir
 from deepfake_detector.utils.atomic import atomic_path
 from deepfake_detector.utils.hashing import file_sha256
+
+if TYPE_CHECKING:  # the Detector calls into this module (its ONNX backend), never the other way round
+    from deepfake_detector.inference.detector import Detector
 
 DEFAULT_TOLERANCE = 1e-4  # max |logit difference| between ONNX Runtime and PyTorch
 
@@ -57,14 +60,13 @@ def _write_metadata(path: Path, meta: dict) -> None:
     onnx.save(proto, str(path))
 
 
-def export_onnx(source: Detector | str | Path, out_path: str | Path, opset: int = 17, *,
+def export_onnx(detector: Detector, out_path: str | Path, opset: int = 17, *,
                 tolerance: float = DEFAULT_TOLERANCE, check_batch: int = 3) -> ExportResult:
-    """Export a model folder (or a loaded :class:`Detector`) to ``out_path`` with a dynamic batch axis.
+    """Export a loaded :class:`Detector`'s model to ``out_path`` with a dynamic batch axis.
 
     The export is kept only if ONNX Runtime reproduces PyTorch's logits on a parity batch (of another
     size than the export's, which also checks the dynamic axis) within ``tolerance``; else ExportError.
     """
-    detector = source if isinstance(source, Detector) else Detector.load(source, device="cpu")
     model = detector.model if detector.device.type == "cpu" else copy.deepcopy(detector.model).cpu()
     model.eval()
     out = Path(out_path)

@@ -26,8 +26,8 @@ import timm
 import torch
 from torch import nn
 
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ModelLoadError
-from deepfake_detector.models.preprocess import Preprocess
 from deepfake_detector.models.registry import register_model
 from deepfake_detector.models.transfer import Pretrained, make_head
 from deepfake_detector.models.weights.clip_onnx import EMBED_DIM, TIMM_ARCH

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepfake_detector.models.preprocess import Preprocess
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.models.registry import register_model
 
 

@@ -21,8 +21,8 @@ import torchvision
 from timm.layers.pool2d_same import MaxPool2dSame
 from torch import nn
 
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ConfigError, ModelLoadError, first_line
-from deepfake_detector.models.preprocess import Preprocess
 from deepfake_detector.models.registry import register_model, register_model_family
 from deepfake_detector.models.weights.convert import (
     StateDict,

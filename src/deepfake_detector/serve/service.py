@@ -10,8 +10,8 @@ import torch
 
 from deepfake_detector.data.decode import IMAGE_EXTENSIONS, decode_bytes
 from deepfake_detector.inference.analyze import analyze_image
-from deepfake_detector.inference.artifacts import WEIGHTS_FILE
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.models.artifacts import WEIGHTS_FILE
 from deepfake_detector.utils.hashing import file_sha256
 
 MAX_UPLOAD = 10 * 1024 * 1024  # bytes

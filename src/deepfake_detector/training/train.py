@@ -25,9 +25,9 @@ from deepfake_detector.data.splits import SPLITS_FILE, make_splits, write_splits
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation.evaluate import Evaluation, evaluate_samples
 from deepfake_detector.evaluation.operating_point import calibrate_detector
-from deepfake_detector.inference.artifacts import save_model
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models import create_model
+from deepfake_detector.models.artifacts import save_model
 from deepfake_detector.training.finetune import prepare_fit
 from deepfake_detector.training.history import HistoryCallback
 from deepfake_detector.utils.atomic import write_csv, write_text

@@ -1,0 +1,102 @@
+"""The package's structure: layers only point down, and no module imports itself back in a circle.
+
+The layer order is written once, here. Every import of the package's own modules counts, at module top or
+inside a function (a lazy import is still a dependency); only ``if TYPE_CHECKING:`` imports are exempt
+(they never run). The prediction pipeline (``inference``) sits below training and evaluation because they
+score images through it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from .conftest import REPO
+
+PACKAGE = REPO / "src" / "deepfake_detector"
+LAYERS = [  # low -> high; a module may import its own layer and the ones below
+    {"errors", "utils"},
+    {"config"},
+    {"data"},
+    {"models"},
+    {"faces"},
+    {"inference"},
+    {"explain"},
+    {"training", "evaluation"},
+    {"compare"},
+    {"cli", "cli_commands", "serve", "__init__"},
+]
+RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    type_only = {id(n) for node in ast.walk(tree)
+                 if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("deepfake_detector"):
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}  # `from pkg import module`
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("deepfake_detector")}
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {name: {m for m in _imports(path) if m in files} - {name} for name, path in files.items()}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_every_module_has_a_layer() -> None:
+    assert {_layer(m) for m in _graph()} <= set(RANK)
+
+
+def test_imports_only_point_down() -> None:
+    upward = sorted(f"{a} -> {b}" for a, targets in _graph().items() for b in targets
+                    if RANK[_layer(b)] > RANK[_layer(a)])
+    assert upward == []
+
+
+def test_no_import_cycles() -> None:
+    graph = _graph()
+    # A package imports its own submodules from __init__; that edge alone is not a cycle to report.
+    graph = {a: {b for b in bs if not b.startswith(a + ".")} for a, bs in graph.items()}
+    cycles, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                cycles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = "done"
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    assert cycles == []
+
+
+def test_the_walker_sees_lazy_imports_and_skips_type_only_ones(tmp_path: Path) -> None:
+    source = tmp_path / "example.py"
+    source.write_text("from typing import TYPE_CHECKING\n"
+                      "from deepfake_detector.data import decode\n"
+                      "if TYPE_CHECKING:\n    from deepfake_detector.cli import main\n"
+                      "def f():\n    import deepfake_detector.serve.app\n")
+    found = _imports(source)
+    assert {"deepfake_detector.data", "deepfake_detector.data.decode", "deepfake_detector.serve.app"} <= found
+    assert "deepfake_detector.cli" not in found
