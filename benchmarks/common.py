@@ -13,9 +13,11 @@ from pathlib import Path
 
 import torch
 
-from deepfake_detector.data import discover, read_image
+from deepfake_detector.data import discover
+from deepfake_detector.data.dataset import ImageDataset, collate_skipping_bad
 from deepfake_detector.data.preprocess import Preprocess
-from deepfake_detector.data.transforms import build_transform, resize_uint8
+from deepfake_detector.data.samples import REAL, Sample
+from deepfake_detector.data.transforms import build_transform
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEEPFAKE_DETECTOR_SHARED", REPO.parent / "shared"))
@@ -67,6 +69,6 @@ def image_files(split: str, n: int) -> list[Path]:
 
 
 def load_batch(files: list[Path], preprocess: Preprocess) -> torch.Tensor:
-    """Decode, resize and normalise files into one float batch, exactly as Detector does."""
-    transform = build_transform(preprocess)
-    return torch.stack([transform(resize_uint8(read_image(f), preprocess)) for f in files])
+    """Decode, resize and normalise files into one float batch through the Detector's own dataset path."""
+    dataset = ImageDataset([Sample(f, REAL) for f in files], preprocess, build_transform(preprocess), cache=False)
+    return collate_skipping_bad([dataset[i] for i in range(len(dataset))])["image"]

@@ -100,3 +100,36 @@ def test_the_walker_sees_lazy_imports_and_skips_type_only_ones(tmp_path: Path) -
     found = _imports(source)
     assert {"deepfake_detector.data", "deepfake_detector.data.decode", "deepfake_detector.serve.app"} <= found
     assert "deepfake_detector.cli" not in found
+
+
+def test_one_scoring_path_gives_the_same_score_everywhere(tiny_model: Path, tmp_path: Path, capsys) -> None:
+    """API, CLI, server and the benchmarks' batches score the same real photo identically."""
+    import json
+    import sys
+
+    import torch
+    from fastapi.testclient import TestClient
+
+    from deepfake_detector import Detector
+    from deepfake_detector.cli import main
+    from deepfake_detector.serve import Service, create_app
+
+    from .conftest import DATA_140K
+
+    photo = sorted((DATA_140K / "real_vs_fake" / "real-vs-fake" / "test" / "fake").glob("*.jpg"))[0]
+    detector = Detector.load(tiny_model, device="cpu", backend="torch")
+    api = detector.predict([photo], faces="off")[0].p_fake
+    out = tmp_path / "p.json"
+    assert main(["predict", str(photo), "--model", str(tiny_model), "--faces", "off", "--backend", "torch",
+                 "--output", str(out)]) == 0
+    cli = json.loads(out.read_text())["predictions"][0]["p_fake"]
+    client = TestClient(create_app(Service(detector)))
+    served = client.post("/v1/predict?faces=off", files={"file": ("p.jpg", photo.read_bytes(), "image/jpeg")})
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from common import load_batch
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    bench = float(detector.scores(load_batch([photo], detector.preprocess))[0])
+    assert cli == api == served.json()["p_fake"]
+    assert bench == torch.tensor(api).item()
