@@ -41,7 +41,7 @@ def run(settings: Settings, models: tuple[str, ...] = MODELS) -> list[Row]:
         repeats = 1 if model == "default" else settings.repeats
         seconds = _command_seconds(model, files, repeats)
         start = time.perf_counter()
-        detector = Detector.load(model)
+        detector = Detector.load(model, backend="auto")  # what the command uses
         load_s = time.perf_counter() - start
         start = time.perf_counter()
         detector.predict(files, faces="off")
