@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from deepfake_detector.data.dataset import ImageDataset
-from deepfake_detector.data.decode import IMAGE_EXTENSIONS
+from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS
 from deepfake_detector.data.samples import REAL, Sample
 from deepfake_detector.data.transforms import build_transform, reencode_jpeg
 from deepfake_detector.models import create_model

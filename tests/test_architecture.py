@@ -133,3 +133,32 @@ def test_one_scoring_path_gives_the_same_score_everywhere(tiny_model: Path, tmp_
     bench = float(detector.scores(load_batch([photo], detector.preprocess))[0])
     assert cli == api == served.json()["p_fake"]
     assert bench == torch.tensor(api).item()
+
+
+def test_onnx_predict_never_imports_torch_and_matches_the_torch_path(tmp_path: Path, monkeypatch) -> None:
+    """`predict --backend onnx --faces off` answers from ONNX Runtime + Pillow; scores match the torch path."""
+    import json
+    import subprocess
+    import sys
+
+    from deepfake_detector import Detector
+
+    from .conftest import DATA_140K, ORIGINALS
+
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path / "cache"))
+    test = DATA_140K / "real_vs_fake" / "real-vs-fake" / "test"
+    files = [sorted((test / c).glob("*.jpg"))[0] for c in ("real", "fake")]
+    files += [sorted((ORIGINALS / "fake").iterdir())[0]]  # 1024 px: resized by Pillow here, torchvision there
+    reference = Detector.load("fast", backend="onnx").predict(files, faces="off")  # exports and caches
+    out = tmp_path / "light.json"
+    code = ("import sys, json; from deepfake_detector.cli import main; "
+            "rc = main(sys.argv[1:]); print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('torch', 'torchvision', 'lightning')))); sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code, "predict", *map(str, files), "--model", "fast", "--backend",
+                           "onnx", "--faces", "off", "--output", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []  # not one torch module imported
+    light = json.loads(out.read_text())["predictions"]
+    for ref, row in zip(reference, light, strict=True):
+        assert abs(ref.p_fake - row["p_fake"]) < 2e-2 and ref.label == row["label"]

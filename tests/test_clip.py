@@ -17,7 +17,7 @@ from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
 from deepfake_detector.inference.detector import FallbackWarning
-from deepfake_detector.models import artifacts, create_model
+from deepfake_detector.models import artifacts, bundled, create_model
 from deepfake_detector.models import clip as clip_module
 from deepfake_detector.models.weights import fetch
 from deepfake_detector.models.weights.clip_onnx import clip_state_dict, float_graph
@@ -135,7 +135,7 @@ def default_detector() -> Detector:
 
 
 def test_default_model_is_the_clip_detector(default_detector: Detector) -> None:
-    assert default_detector.meta["path"] == str(artifacts.DEFAULT_MODEL_DIR)
+    assert default_detector.meta["path"] == str(bundled.DEFAULT_MODEL_DIR)
     assert default_detector.meta["model"]["name"].startswith("clip_vit_b16")
     assert default_detector.runner is None  # auto keeps PyTorch for the ViT
 
@@ -170,7 +170,7 @@ def test_offline_without_encoder_falls_back_to_the_fast_model(tmp_path: Path, mo
     monkeypatch.setattr(clip_module.timm, "create_model", _offline_hub(clip_module.timm.create_model))
     with pytest.warns(FallbackWarning, match="using the fast model"):
         detector = Detector.load(device="cpu")
-    assert detector.meta["path"] == str(artifacts.FAST_MODEL_DIR)
+    assert detector.meta["path"] == str(bundled.FAST_MODEL_DIR)
     assert main(["predict", str(REALS[0]), "--faces", "off", "--backend", "torch"]) == 0
     err = capsys.readouterr().err
     assert "warning:" in err and "Traceback" not in err

@@ -13,12 +13,12 @@ from sklearn.metrics import roc_auc_score
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
-from deepfake_detector.models import artifacts
+from deepfake_detector.models import artifacts, bundled
 from tests.conftest import DATA_140K, write_image
 
 
 def test_no_default_model_is_one_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(artifacts, "DEFAULT_MODEL_DIR", tmp_path / "missing")
+    monkeypatch.setattr(bundled, "DEFAULT_MODEL_DIR", tmp_path / "missing")
     with pytest.raises(ModelLoadError, match="no default model is installed"):
         Detector.default()
     image = write_image(tmp_path / "a.png", (10, 20, 30))
@@ -28,7 +28,7 @@ def test_no_default_model_is_one_clear_error(tmp_path: Path, monkeypatch, capsys
 
 
 def test_default_model_is_used_without_model(tiny_model: Path, tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(artifacts, "DEFAULT_MODEL_DIR", tiny_model)
+    monkeypatch.setattr(bundled, "DEFAULT_MODEL_DIR", tiny_model)
     detector = Detector.load()
     assert Detector.default().meta["path"] == str(tiny_model) == detector.meta["path"]
     image = write_image(tmp_path / "a.png", (10, 20, 30))
@@ -60,7 +60,7 @@ def test_export_needs_a_target(tiny_model: Path, capsys) -> None:
 
 def test_bundled_default_model_tells_real_from_fake(tmp_path: Path) -> None:
     """The model shipped in the package, on held-out shared test images, through `predict` (no --model)."""
-    folder = artifacts.DEFAULT_MODEL_DIR
+    folder = bundled.DEFAULT_MODEL_DIR
     assert (folder / artifacts.META_FILE).is_file(), f"no bundled default model in {folder}"
     assert (folder / "MODEL_CARD.md").is_file()
     assert (folder / artifacts.WEIGHTS_FILE).stat().st_size < 40_000_000  # head + 2 blocks, fp16: small enough to ship

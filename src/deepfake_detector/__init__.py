@@ -3,19 +3,14 @@
     from deepfake_detector import Detector
     Detector.load().predict(["photo.jpg"])
 
-Exports load on first use (PEP 562): ``import deepfake_detector`` and the CLI's ``--help`` stay fast,
-torch is imported only when a model is needed.
+Exports load on first use: ``import deepfake_detector`` and ``--help`` stay fast, torch is imported only
+when a model is needed.
 """
 
-import importlib
+from deepfake_detector.utils.lazy import lazy_exports
 
 __version__ = "0.2.0"
-_EXPORTS = {"Detector": "inference.detector", "Prediction": "inference.detector",
-            "create_model": "models", "list_models": "models"}
+_EXPORTS = {"Detector": ".inference.detector", "Prediction": ".inference.prediction",
+            "create_model": ".models.registry", "list_models": ".models.registry"}
 __all__ = ["__version__", *sorted(_EXPORTS)]
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -84,24 +84,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from deepfake_detector.inference import Detector, expand_paths
-    from deepfake_detector.inference.detector import FallbackWarning
+    from deepfake_detector.inference.inputs import expand_paths
     from deepfake_detector.inference.writers import check_output_path, print_table, write_predictions
 
     if args.output:
         check_output_path(args.output)
-
-    with warnings.catch_warnings(record=True) as caught:  # e.g. the offline fallback to the fast model
-        warnings.simplefilter("always", FallbackWarning)
-        detector = Detector.load(args.model, backend=args.backend)  # no --model: the bundled default model
-    for w in caught:
-        if issubclass(w.category, FallbackWarning):
-            print(f"warning: {w.message}", file=sys.stderr)
     files = expand_paths(args.paths)
     if not files:
         raise DeepfakeDetectorError("no image files found in the given paths")
-    predictions = detector.predict(files, batch_size=args.batch_size, progress=not args.quiet and len(files) > 64,
-                                   faces=args.faces)
+    detector = None
+    if args.backend == "onnx" and args.faces == "off" and not (args.explain or args.report):
+        from deepfake_detector.inference.onnx_predict import OnnxPredictor
+
+        detector = OnnxPredictor.open(args.model)  # torch-free; None until the export is cached
+    if detector is not None:
+        predictions = detector.predict(files, batch_size=args.batch_size)
+    else:
+        detector = _load_detector(args.model, args.backend)
+        predictions = detector.predict(files, batch_size=args.batch_size,
+                                       progress=not args.quiet and len(files) > 64, faces=args.faces)
     print_table(predictions, limit=None if args.output is None else 20)
     if args.output:
         write_predictions(predictions, args.output, detector)
@@ -112,6 +113,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"{len(predictions)} file(s): {n_fake} fake, {len(predictions) - n_fake - n_bad} real, {n_bad} unreadable"
           f"  (threshold {detector.threshold:.3f})")
     return 0
+
+
+def _load_detector(model: str | None, backend: str):
+    """The Detector (torch), printing the default model's offline fallback as one warning line."""
+    from deepfake_detector.inference.detector import Detector, FallbackWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FallbackWarning)
+        detector = Detector.load(model, backend=backend)  # None: the bundled default model
+    for w in caught:
+        if issubclass(w.category, FallbackWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+    return detector
 
 
 def cmd_export(args: argparse.Namespace) -> int:

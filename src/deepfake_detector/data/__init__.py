@@ -1,13 +1,13 @@
 """Data: find images and labels, split them, decode them fast and forgivingly."""
 
-from deepfake_detector.data.dataset import ImageDataset, collate_skipping_bad, make_loader
-from deepfake_detector.data.decode import IMAGE_EXTENSIONS, decode_bytes, read_image
-from deepfake_detector.data.discovery import DiscoveredDataset, discover
-from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, BadFile, Sample
-from deepfake_detector.data.splits import Splits, make_splits, select_split
+from deepfake_detector.utils.lazy import lazy_exports
 
-__all__ = [
-    "FAKE", "IMAGE_EXTENSIONS", "LABEL_NAMES", "REAL", "BadFile", "DiscoveredDataset", "ImageDataset",
-    "Sample", "Splits", "collate_skipping_bad", "decode_bytes", "discover", "make_loader", "make_splits",
-    "read_image", "select_split",
-]
+_EXPORTS = {
+    "ImageDataset": ".dataset", "collate_skipping_bad": ".dataset", "make_loader": ".dataset",
+    "IMAGE_EXTENSIONS": ".pillow_decode", "decode_bytes": ".decode", "read_image": ".decode",
+    "DiscoveredDataset": ".discovery", "discover": ".discovery",
+    "FAKE": ".samples", "LABEL_NAMES": ".samples", "REAL": ".samples", "BadFile": ".samples", "Sample": ".samples",
+    "Splits": ".splits", "make_splits": ".splits", "select_split": ".splits",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -44,11 +44,3 @@ def to_uint8_chw(image: Image.Image | np.ndarray | torch.Tensor, name: str = "<i
     if array.shape[-1] == 1:
         array = np.repeat(array, 3, axis=-1)
     return torch.from_numpy(np.ascontiguousarray(array[..., :3])).permute(2, 0, 1).contiguous()
-
-
-def size_warning(height: int, width: int, input_size: tuple[int, int]) -> str | None:
-    """A warning when an image is far smaller than the model input (its score then says little)."""
-    if min(height, width) * 4 < min(input_size):
-        return (f"image is only {width}x{height} pixels, far smaller than the model input "
-                f"({input_size[1]}x{input_size[0]}): the score is unreliable")
-    return None

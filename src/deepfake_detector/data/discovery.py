@@ -15,7 +15,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deepfake_detector.data.decode import IMAGE_EXTENSIONS
+from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS
 from deepfake_detector.data.samples import FAKE, LABEL_IDS, REAL, BadFile, Sample
 from deepfake_detector.errors import DatasetError
 

@@ -29,3 +29,11 @@ class Preprocess:
             std=tuple(d["std"]),
             interpolation=d.get("interpolation", "bilinear"),
         )
+
+
+def size_warning(height: int, width: int, input_size: tuple[int, int]) -> str | None:
+    """A warning when an image is far smaller than the model input (its score then says little)."""
+    if min(height, width) * 4 < min(input_size):
+        return (f"image is only {width}x{height} pixels, far smaller than the model input "
+                f"({input_size[1]}x{input_size[0]}): the score is unreliable")
+    return None

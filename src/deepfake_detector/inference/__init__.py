@@ -1,7 +1,8 @@
 """Inference: load a saved model and score images."""
 
-from deepfake_detector.inference.detector import Detector, Prediction
-from deepfake_detector.inference.inputs import expand_paths
-from deepfake_detector.models.artifacts import load_model, save_model
+from deepfake_detector.utils.lazy import lazy_exports
 
-__all__ = ["Detector", "Prediction", "expand_paths", "load_model", "save_model"]
+_EXPORTS = {"Detector": ".detector", "Prediction": ".prediction", "expand_paths": ".inputs",
+            "load_model": "deepfake_detector.models.artifacts", "save_model": "deepfake_detector.models.artifacts"}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 import torch
 from tqdm.auto import tqdm
 
-from deepfake_detector.data.arrays import size_warning, to_uint8_chw
+from deepfake_detector.data.arrays import to_uint8_chw
 from deepfake_detector.data.decode import read_image
+from deepfake_detector.data.preprocess import size_warning
 from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.crop import crop_regions
 from deepfake_detector.faces.locate import Located, locate

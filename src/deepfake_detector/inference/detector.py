@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from deepfake_detector.data.arrays import size_warning, to_uint8_chw
+from deepfake_detector.data.arrays import to_uint8_chw
 from deepfake_detector.data.dataset import ImageDataset, make_loader
-from deepfake_detector.data.preprocess import Preprocess
+from deepfake_detector.data.preprocess import Preprocess, size_warning
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
 from deepfake_detector.data.transforms import build_transform, resize_uint8
 from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ExportError, ImageDecodeError, first_line
@@ -22,7 +22,8 @@ from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.analyze import predict_with_faces
 from deepfake_detector.inference.prediction import Prediction
-from deepfake_detector.models.artifacts import BUNDLED, bundled_model_dir, load_model, save_model, write_meta
+from deepfake_detector.models.artifacts import load_model, save_model, write_meta
+from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
 # "auto": ONNX Runtime on a CPU (3.6x PyTorch for the default model, docs/benchmarks.md), PyTorch on a GPU.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-from deepfake_detector.data.decode import IMAGE_EXTENSIONS
+from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS
 from deepfake_detector.errors import DeepfakeDetectorError
 
 

@@ -7,9 +7,16 @@ preprocessing, temperature and threshold stay the Detector's, so both backends s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+from deepfake_detector.models.bundled import WEIGHTS_FILE
+from deepfake_detector.models.weights.fetch import cache_dir
+from deepfake_detector.utils.hashing import file_sha256
+
+if TYPE_CHECKING:
+    import torch
 
 META_KEY = "deepfake_detector"  # ONNX metadata_props key holding model.json (see onnx_export.py)
 
@@ -17,7 +24,7 @@ META_KEY = "deepfake_detector"  # ONNX metadata_props key holding model.json (se
 class OnnxBackend:
     """An ONNX Runtime session over an exported detector (input ``image`` (N, 3, H, W) -> ``logit`` (N,))."""
 
-    def __init__(self, path: str | Path, device: str | torch.device = "cpu", threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -36,8 +43,24 @@ class OnnxBackend:
         """The exported model's custom metadata (``model.json`` under :data:`META_KEY`, weights digest)."""
         return dict(self.session.get_modelmeta().custom_metadata_map)
 
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Logits (N,) for a normalised float32 batch (N, 3, H, W) as a NumPy array (no torch needed)."""
+        (logits,) = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        return logits.reshape(len(batch))
+
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        """Logits (N,) for a normalised float batch (N, 3, H, W)."""
-        x = np.ascontiguousarray(batch.detach().cpu().float().numpy())
-        (logits,) = self.session.run(None, {self.input_name: x})
-        return torch.from_numpy(logits).reshape(len(batch))
+        """Logits (N,) for a normalised float batch (N, 3, H, W), as the Detector's runner."""
+        import torch
+
+        return torch.from_numpy(self.run(batch.detach().cpu().float().numpy()))
+
+
+def weights_digest(folder: str | Path) -> str | None:
+    """SHA-256 of a model folder's weights file (None if the folder has none)."""
+    path = Path(folder) / WEIGHTS_FILE
+    return file_sha256(path) if path.is_file() else None
+
+
+def cached_onnx_path(folder: str | Path) -> Path:
+    """Where a model folder's ONNX export is cached: keyed by the weights' SHA-256, so never stale."""
+    return cache_dir() / "onnx" / f"{weights_digest(folder)}.onnx"

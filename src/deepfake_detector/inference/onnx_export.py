@@ -17,11 +17,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from deepfake_detector.errors import ExportError, first_line
-from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
-from deepfake_detector.models.artifacts import WEIGHTS_FILE
-from deepfake_detector.models.weights.fetch import cache_dir
+from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend, cached_onnx_path, weights_digest
 from deepfake_detector.utils.atomic import atomic_path
-from deepfake_detector.utils.hashing import file_sha256
 
 if TYPE_CHECKING:  # the Detector calls into this module (its ONNX backend), never the other way round
     from deepfake_detector.inference.detector import Detector
@@ -33,12 +30,6 @@ DEFAULT_TOLERANCE = 1e-4  # max |logit difference| between ONNX Runtime and PyTo
 class ExportResult:
     path: Path
     max_abs_diff: float  # max |logit(ONNX) - logit(PyTorch)| on the parity batch
-
-
-def weights_digest(folder: str | Path) -> str | None:
-    """SHA-256 of a model folder's weights file (None if the folder has none)."""
-    path = Path(folder) / WEIGHTS_FILE
-    return file_sha256(path) if path.is_file() else None
 
 
 def parity_batch(detector: Detector, n: int, seed: int = 0) -> torch.Tensor:
@@ -94,11 +85,6 @@ def export_onnx(detector: Detector, out_path: str | Path, opset: int = 17, *,
             raise ExportError(f"ONNX export does not match PyTorch: max |logit difference| {diff:.2e} > "
                               f"tolerance {tolerance:.0e}; not writing {out}")
     return ExportResult(out, diff)
-
-
-def cached_onnx_path(folder: str | Path) -> Path:
-    """Where a model folder's ONNX export is cached: keyed by the weights' SHA-256, so never stale."""
-    return cache_dir() / "onnx" / f"{weights_digest(folder)}.onnx"
 
 
 def load_onnx_backend(detector: Detector, folder: str | Path, device: str | torch.device = "cpu") -> OnnxBackend:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.inference.detector import Detector, Prediction
+from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.utils.atomic import write_csv, write_json
+
+if TYPE_CHECKING:
+    from deepfake_detector.inference.detector import Detector
 
 COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces"]
 

@@ -1,9 +1,12 @@
-"""Model zoo: every model is created by name and carries its own preprocessing."""
+"""Model zoo: every model is created by name and carries its own preprocessing.
 
-from deepfake_detector.data.preprocess import Preprocess
-from deepfake_detector.models import clip as _clip  # noqa: F401  (registers the CLIP detectors)
-from deepfake_detector.models import seed_cnn as _seed_cnn  # noqa: F401  (registers the model)
-from deepfake_detector.models import transfer as _transfer  # noqa: F401  (registers the pretrained zoo)
-from deepfake_detector.models.registry import cam_layer, create_model, list_models, register_model
+The zoo registers itself when a model is first asked for (``registry.create_model``), so the light
+modules of this package (``models.bundled``) import no torch.
+"""
 
-__all__ = ["Preprocess", "cam_layer", "create_model", "list_models", "register_model"]
+from deepfake_detector.utils.lazy import lazy_exports
+
+_EXPORTS = {"Preprocess": "deepfake_detector.data.preprocess", "cam_layer": ".registry", "create_model": ".registry",
+            "list_models": ".registry", "register_model": ".registry"}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

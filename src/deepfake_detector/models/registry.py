@@ -11,6 +11,7 @@ e.g. ``timm:resnet18``: its factory receives the part after the colon as its fir
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
 
 from torch import nn
@@ -56,12 +57,23 @@ def register_model_family(prefix: str) -> Callable[[Callable[..., nn.Module]], C
     return decorate
 
 
+# The modules that register the zoo, imported on first use of the registry.
+_ZOO = ("deepfake_detector.models.seed_cnn", "deepfake_detector.models.transfer", "deepfake_detector.models.clip")
+
+
+def _register_zoo() -> None:
+    for module in _ZOO:
+        importlib.import_module(module)
+
+
 def list_models() -> list[str]:
+    _register_zoo()
     return sorted(_REGISTRY) + [f"{prefix}:<name>" for prefix in sorted(_FAMILIES)]
 
 
 def create_model(name: str, **kwargs) -> nn.Module:
     """Create a registered model; unknown names and bad arguments give a one-line ConfigError."""
+    _register_zoo()
     prefix, sep, arch = name.partition(":")
     if sep and prefix in _FAMILIES and arch:
         factory = functools.partial(_FAMILIES[prefix], arch)

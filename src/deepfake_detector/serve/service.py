@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from deepfake_detector.data.decode import IMAGE_EXTENSIONS, decode_bytes
+from deepfake_detector.data.decode import decode_bytes
+from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS
 from deepfake_detector.inference.analyze import analyze_image
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models.artifacts import WEIGHTS_FILE

@@ -1,0 +1,48 @@
+"""Where a model folder's files are, which models ship with the package, and reading ``model.json``.
+
+Torch-free on purpose: the light ONNX predict path (``inference/onnx_predict.py``) needs only this.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from deepfake_detector.errors import ModelLoadError, first_line
+
+WEIGHTS_FILE = "model.safetensors"
+# The model `predict` uses when none is given (placed by the maintainers, with its MODEL_CARD.md).
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+DEFAULT_MODEL_DIR = ASSETS / "default-model"  # the CLIP detector (its encoder comes from the weights cache)
+FAST_MODEL_DIR = ASSETS / "fast-model"  # MobileNetV2, self-contained: the fallback, and `--model fast`
+BUNDLED = {"default": "DEFAULT_MODEL_DIR", "fast": "FAST_MODEL_DIR"}  # --model NAME -> folder
+META_FILE = "model.json"
+FORMAT_VERSION = 1
+
+
+def read_meta(folder: str | Path) -> dict:
+    folder = Path(folder)
+    meta_path = folder / META_FILE
+    if not folder.exists():
+        raise ModelLoadError(f"{folder}: model not found")
+    if not meta_path.is_file():
+        raise ModelLoadError(f"{folder}: not a saved model (no {META_FILE}); pass a folder written by 'train'")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"{meta_path}: corrupt model metadata ({first_line(exc)})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict) or "name" not in meta["model"]:
+        raise ModelLoadError(f"{meta_path}: not model metadata (expected an object with model.name)")
+    if int(meta.get("format_version", 1)) > FORMAT_VERSION:
+        raise ModelLoadError(f"{meta_path}: written by a newer deepfake-detector (format "
+                             f"{meta['format_version']} > {FORMAT_VERSION}); upgrade to load it")
+    return meta
+
+
+def bundled_model_dir(name: str = "default") -> Path:
+    """A model shipped in the package (``default`` or ``fast``); a one-line error when it is missing."""
+    folder = globals()[BUNDLED[name]]
+    if not (folder / META_FILE).is_file():
+        raise ModelLoadError(f"no {name} model is installed ({folder}); pass --model RUN_FOLDER "
+                             "(a folder written by 'train')")
+    return folder
