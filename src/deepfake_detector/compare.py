@@ -24,9 +24,9 @@ from deepfake_detector.data.samples import FAKE, LABEL_NAMES
 from deepfake_detector.data.splits import select_split
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation import evaluate
-from deepfake_detector.evaluation.plots import plot_roc
+from deepfake_detector.evaluation.plots import new_figure, plot_roc, save_png
 from deepfake_detector.inference.detector import Detector
-from deepfake_detector.utils.atomic import atomic_path, write_csv, write_json, write_text
+from deepfake_detector.utils.atomic import write_csv, write_json, write_text
 from deepfake_detector.utils.owned import mark
 
 COLUMNS = ["name", "model", "finetune", "accuracy", "roc_auc", "f1", "precision", "recall", "n_test",
@@ -75,12 +75,10 @@ def _trained_parameters(detector: Detector, finetune: str) -> int:
 
 
 def _plot_bars(rows: list[dict], path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
     metrics = ["accuracy", "roc_auc", "f1"]
     x = np.arange(len(rows))
     width = 0.8 / len(metrics)
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(rows) + 2), 3.8))
+    fig, ax = new_figure(figsize=(max(4.5, 1.6 * len(rows) + 2), 3.8))
     for i, m in enumerate(metrics):
         values = [r[m] if r[m] is not None else 0.0 for r in rows]
         bars = ax.bar(x + (i - 1) * width, values, width, label=m)
@@ -90,10 +88,7 @@ def _plot_bars(rows: list[dict], path: Path) -> Path:
     ax.set_title("Test metrics")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def _fmt(v: object) -> str:

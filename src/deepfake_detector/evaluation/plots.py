@@ -5,27 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # figures without pyplot: no global backend switch, no display needed
 
-matplotlib.use("Agg")  # headless: no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
-
-from deepfake_detector.utils.atomic import atomic_path  # noqa: E402
+from deepfake_detector.evaluation.ranking import roc_auc, roc_points
+from deepfake_detector.utils.atomic import atomic_path
 
 _REAL_COLOR, _FAKE_COLOR = "#2b7bba", "#d7301f"
 
 
-def _save(fig: plt.Figure, path: str | Path) -> Path:
+def new_figure(*args, figsize: tuple[float, float], **kwargs):
+    """A new figure and its axes (``Figure.subplots`` arguments): the only way the toolkit makes plots."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*args, **kwargs)
+
+
+def save_png(fig: Figure, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
-    plt.close(fig)
     return Path(path)
 
 
 def plot_confusion_matrix(tp: int, tn: int, fp: int, fn: int, path: str | Path, title: str = "") -> Path:
     matrix = np.array([[tn, fp], [fn, tp]])
-    fig, ax = plt.subplots(figsize=(4.2, 3.8))
+    fig, ax = new_figure(figsize=(4.2, 3.8))
     ax.imshow(matrix, cmap="Blues")
     names = [["TN", "FP"], ["FN", "TP"]]
     for i in range(2):
@@ -39,28 +42,28 @@ def plot_confusion_matrix(tp: int, tn: int, fp: int, fn: int, path: str | Path, 
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title or "Confusion matrix (fake = positive)")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path) -> Path:
     """One ROC curve per named (labels, scores) pair, with its AUC in the legend."""
-    from sklearn.metrics import auc
-
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    fig, ax = new_figure(figsize=(4.6, 4.2))
     for name, (labels, scores) in curves.items():
-        fpr, tpr, _ = roc_curve(labels, scores)
-        ax.plot(fpr, tpr, lw=2, label=f"{name} (AUC {auc(fpr, tpr):.3f})")
+        y, p = np.asarray(labels), np.asarray(scores, dtype=float)
+        roc = roc_points(y, p, np.ones((1, len(y))))  # the same ROC as every reported metric
+        fpr, tpr = roc.fpr[0], roc.tpr[0]
+        ax.plot(fpr, tpr, lw=2, label=f"{name} (AUC {float(roc_auc(roc)[0]):.3f})")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
     ax.set_xlabel("false positive rate (real called fake)")
     ax.set_ylabel("true positive rate (fakes caught)")
     ax.set_title("ROC curve")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_score_histogram(labels: np.ndarray, scores: np.ndarray, threshold: float, path: str | Path) -> Path:
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = new_figure(figsize=(5, 3.4))
     bins = np.linspace(0, 1, 26)
     ax.hist(scores[labels == 0], bins=bins, alpha=0.6, color=_REAL_COLOR, label="real")
     ax.hist(scores[labels == 1], bins=bins, alpha=0.6, color=_FAKE_COLOR, label="fake")
@@ -69,13 +72,13 @@ def plot_score_histogram(labels: np.ndarray, scores: np.ndarray, threshold: floa
     ax.set_ylabel("images")
     ax.set_title("Score distribution")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_training_curves(history: list[dict], path: str | Path) -> Path:
     """Loss and accuracy per epoch, train vs validation (the seed papers' curves)."""
     epochs = [row["epoch"] for row in history]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig, axes = new_figure(1, 2, figsize=(9, 3.5))
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
         for split, color in (("train", _REAL_COLOR), ("val", _FAKE_COLOR)):
             values = [row.get(f"{split}_{metric}") for row in history]
@@ -84,13 +87,13 @@ def plot_training_curves(history: list[dict], path: str | Path) -> Path:
         ax.set_title("loss (binary cross-entropy)" if metric == "loss" else "accuracy")
         ax.grid(alpha=0.3)
         ax.legend()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_reliability(bins: list[dict], path: str | Path, ece: float | None = None) -> Path:
     """Reliability diagram: observed fraction of fakes against mean P(fake) per bin, with bin counts."""
     used = [b for b in bins if b["count"]]
-    fig, (ax, hist) = plt.subplots(2, 1, figsize=(4.6, 5.2), sharex=True,
+    fig, (ax, hist) = new_figure(2, 1, figsize=(4.6, 5.2), sharex=True,
                                    gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
     ax.plot([b["mean_p_fake"] for b in used], [b["fraction_fake"] for b in used], marker="o",
@@ -105,15 +108,15 @@ def plot_reliability(bins: list[dict], path: str | Path, ece: float | None = Non
     hist.set_xlabel("mean P(fake) in bin")
     hist.set_ylabel("images")
     hist.set_xlim(0, 1)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_robustness(rows: list[dict], metrics: tuple[str, ...], path: str | Path) -> Path:
     """One panel per perturbation kind: each metric against strength, the clean value dashed."""
     clean = next((r for r in rows if r["kind"] == "none"), None)
     kinds = list(dict.fromkeys(r["kind"] for r in rows if r["kind"] != "none"))
-    fig, axes = plt.subplots(1, max(1, len(kinds)), figsize=(3.6 * max(1, len(kinds)), 3.4), squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = new_figure(nrows=1, ncols=max(1, len(kinds)), figsize=(3.6 * max(1, len(kinds)), 3.4), squeeze=False)
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, kind in zip(axes[0], kinds, strict=False):
         part = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["strength"])
         for metric, color in zip(metrics, colors, strict=False):
@@ -129,4 +132,4 @@ def plot_robustness(rows: list[dict], metrics: tuple[str, ...], path: str | Path
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="lower left", title="dashed: clean", title_fontsize=7)
-    return _save(fig, path)
+    return save_png(fig, path)
