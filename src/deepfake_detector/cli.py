@@ -89,18 +89,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.output:
         check_output_path(args.output)
-    files = expand_paths(args.paths)
-    if not files:
-        raise DeepfakeDetectorError("no image files found in the given paths")
-    detector = None
+    light = None
     if args.backend == "onnx" and args.faces == "off" and not (args.explain or args.report):
         from deepfake_detector.inference.onnx_predict import OnnxPredictor
 
-        detector = OnnxPredictor.open(args.model)  # torch-free; None until the export is cached
-    if detector is not None:
-        predictions = detector.predict(files, batch_size=args.batch_size)
+        light = OnnxPredictor.open(args.model)  # torch-free; None until the export is cached
+    detector = light or _load_detector(args.model, args.backend)
+    files = expand_paths(args.paths)
+    if not files:
+        raise DeepfakeDetectorError("no image files found in the given paths")
+    if light is not None:
+        predictions = light.predict(files, batch_size=args.batch_size)
     else:
-        detector = _load_detector(args.model, args.backend)
         predictions = detector.predict(files, batch_size=args.batch_size,
                                        progress=not args.quiet and len(files) > 64, faces=args.faces)
     print_table(predictions, limit=None if args.output is None else 20)

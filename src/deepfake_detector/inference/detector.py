@@ -156,7 +156,7 @@ class Detector:
         """
         items = inputs if isinstance(inputs, list | tuple) else [inputs]
         if check_mode(faces) == "auto":
-            return predict_with_faces(self, list(items), faces, progress)
+            return predict_with_faces(self, list(items), faces, progress, batch_size)
         results: list[Prediction | None] = [None] * len(items)
         file_pos = [i for i, it in enumerate(items) if isinstance(it, str | Path)]
         if file_pos:
