@@ -23,8 +23,8 @@ LAYERS = [  # low -> high; a module may import its own layer and the ones below
     {"inference"},
     {"explain"},
     {"training", "evaluation"},
-    {"compare"},
-    {"cli", "cli_commands", "serve", "__init__"},
+    {"experiments"},
+    {"cli", "serve", "__init__"},
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 

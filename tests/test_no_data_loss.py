@@ -67,7 +67,7 @@ def test_run_names_must_be_simple(name: str) -> None:
 
 
 def test_compare_checks_the_data_before_training(tmp_path: Path, tiny_dataset: Path) -> None:
-    from deepfake_detector.compare import compare
+    from deepfake_detector.experiments.compare import compare
 
     out = tmp_path / "cmp"
     with pytest.raises(Exception, match="no 'test' split"):

@@ -249,7 +249,7 @@ def test_frozen_cached_training_learns_and_saves_the_full_model(small_140k: Path
 
 
 def test_compare_tabulates_configs_on_one_split(small_140k: Path, tmp_path: Path) -> None:
-    from deepfake_detector.compare import COLUMNS, compare
+    from deepfake_detector.experiments.compare import COLUMNS, compare
 
     configs = []
     for name, finetune in (("tiny-frozen", "frozen"), ("tiny-full", "full")):

@@ -1,0 +1,31 @@
+"""Helpers every command module shares: argument types, backend option, metric one-liners."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def summary(metrics: dict) -> str:
+    auc = metrics.get("roc_auc")
+    return (f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  precision={metrics['precision']:.4f}  "
+            f"recall={metrics['recall']:.4f}  f1={metrics['f1']:.4f}  "
+            f"roc_auc={'n/a' if auc is None else f'{auc:.4f}'}  "
+            f"[TP {metrics['tp']}  TN {metrics['tn']}  FP {metrics['fp']}  FN {metrics['fn']}]")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (argparse turns the ValueError into a one-line usage error)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def add_backend_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                   help="inference engine: auto (ONNX Runtime on a CPU, PyTorch on a GPU; the default), torch, "
+                        "or onnx (its export is cached in ~/.cache/deepfake-detector)")

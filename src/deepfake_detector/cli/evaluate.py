@@ -1,0 +1,77 @@
+"""`deepfake-detector evaluate` and `compare`: metrics, reports, and recipes side by side."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from deepfake_detector.cli.common import fmt, positive_int, summary
+from deepfake_detector.errors import DeepfakeDetectorError
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from deepfake_detector.evaluation import evaluate, parse_perturbations, parse_policy
+
+    try:  # check the options before any work
+        parse_perturbations(args.perturb or [])
+        if args.set_threshold is not None:
+            parse_policy(args.set_threshold)
+    except ValueError as exc:
+        raise DeepfakeDetectorError(str(exc)) from None
+    if args.temperature_scaling and args.set_threshold is None:
+        raise DeepfakeDetectorError("--temperature-scaling needs --set-threshold (both use validation data)")
+    result = evaluate(args.model, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
+                      progress=not args.quiet, perturb=args.perturb, set_threshold=args.set_threshold,
+                      temperature_scaling=args.temperature_scaling)
+    for name, run in (result.per_dataset or {"": result}).items():
+        m = run.metrics
+        print(f"{name + ': ' if name else ''}{summary(m)}")
+        print(f"  at 0.5: accuracy={m['at_default']['accuracy']:.4f}  stored threshold {m['threshold']:.4f}"
+              f" ({m.get('threshold_policy') or 'fixed'})  eer={fmt(m['eer'])}  ece={m['ece']:.4f}")
+    if result.bad_files:
+        print(f"skipped {len(result.bad_files)} bad file(s): see bad_files.csv under {result.out_dir}")
+    print(f"metrics: {result.out_dir / 'metrics.json'}\nreport:  {result.report}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from deepfake_detector.experiments.compare import compare
+
+    rows = compare(args.configs, args.data, args.out, split=args.split, overrides=list(args.overrides),
+                   retrain=args.retrain, progress=not args.quiet)
+    for r in rows:
+        auc = "n/a" if r["roc_auc"] is None else f"{r['roc_auc']:.4f}"
+        print(f"{r['name']}: accuracy={r['accuracy']:.4f} roc_auc={auc} f1={r['f1']:.4f} "
+              f"train={r['train_seconds']}s predict={r['predict_img_per_s']} img/s params={r['parameters']:,}")
+    print(f"table: {Path(args.out) / 'comparison.md'}  (also .csv, .html, metrics.png, roc.png)")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a saved model on one or several datasets")
+    p.add_argument("model", help="model folder written by 'train'")
+    p.add_argument("--data", nargs="+",
+                   help="dataset folder(s) or CSV manifest(s); several give a cross-dataset table "
+                        "(default: the run's own saved splits, reported per source)")
+    p.add_argument("--split", help="train, valid, test or all (default: test if the dataset has one, else all)")
+    p.add_argument("--out", help="output folder (default <model>/eval-<split>, or <model>/eval-cross)")
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--perturb", nargs="+", metavar="KIND:S1,S2",
+                   help="robustness suite, e.g. jpeg:95,75,50,30 resize:0.5,0.75,1.5 blur:1,2 noise:0.02")
+    p.add_argument("--set-threshold", metavar="POLICY",
+                   help="first choose and store the model's threshold on the VALIDATION split of the first "
+                        "--data: 0.5, youden, eer or fpr:0.05")
+    p.add_argument("--temperature-scaling", action="store_true",
+                   help="with --set-threshold: also fit and store a temperature on validation")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="train several recipes on the same split and tabulate them side by side")
+    p.add_argument("--configs", nargs="+", required=True, help="recipe YAMLs, e.g. configs/*.yaml")
+    p.add_argument("--data", required=True, help="dataset folder or CSV manifest (the same split for all)")
+    p.add_argument("--out", required=True, help="output folder: one run per config + comparison table")
+    p.add_argument("--split", default="test", help="split to compare on (default test)")
+    p.add_argument("--retrain", action="store_true", help="train again even if a finished run exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="overrides applied to every config")
+    p.set_defaults(func=cmd_compare)

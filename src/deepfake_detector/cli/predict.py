@@ -1,0 +1,146 @@
+"""`deepfake-detector predict`, `explain` and `export`: score images with a saved or bundled model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from deepfake_detector.cli.common import add_backend_option, positive_int
+from deepfake_detector.errors import ConfigError, DeepfakeDetectorError
+from deepfake_detector.faces.modes import FACE_MODES
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from deepfake_detector.inference.inputs import expand_paths
+    from deepfake_detector.inference.writers import check_output_path, print_table, write_predictions
+
+    if args.output:
+        check_output_path(args.output)
+    light = None
+    if args.backend == "onnx" and args.faces == "off" and not (args.explain or args.report):
+        from deepfake_detector.inference.onnx_predict import OnnxPredictor
+
+        light = OnnxPredictor.open(args.model)  # torch-free; None until the export is cached
+    detector = light or _load_detector(args.model, args.backend)
+    files = expand_paths(args.paths)
+    if not files:
+        raise DeepfakeDetectorError("no image files found in the given paths")
+    if light is not None:
+        predictions = light.predict(files, batch_size=args.batch_size)
+    else:
+        predictions = detector.predict(files, batch_size=args.batch_size,
+                                       progress=not args.quiet and len(files) > 64, faces=args.faces)
+    print_table(predictions, limit=None if args.output is None else 20)
+    if args.output:
+        write_predictions(predictions, args.output, detector)
+        print(f"wrote {len(predictions)} rows to {args.output}")
+    predict_outputs(args, detector, predictions)
+    n_bad = sum(p.error is not None for p in predictions)
+    n_fake = sum(p.label == "fake" for p in predictions)
+    print(f"{len(predictions)} file(s): {n_fake} fake, {len(predictions) - n_fake - n_bad} real, {n_bad} unreadable"
+          f"  (threshold {detector.threshold:.3f})")
+    return 0
+
+
+def _load_detector(model: str | None, backend: str):
+    """The Detector (torch), printing the default model's offline fallback as one warning line."""
+    from deepfake_detector.inference.detector import Detector, FallbackWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FallbackWarning)
+        detector = Detector.load(model, backend=backend)  # None: the bundled default model
+    for w in caught:
+        if issubclass(w.category, FallbackWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+    return detector
+
+
+def predict_outputs(args: argparse.Namespace, detector, predictions: list) -> None:
+    """Print the results' warnings; write what ``--explain`` and ``--report`` ask for."""
+    warned = [p for p in predictions if p.warning]
+    for p in warned[:10]:
+        print(f"warning: {p.path}: {p.warning}")
+    if len(warned) > 10:
+        print(f"... and {len(warned) - 10} more warning(s)")
+    heatmaps = None
+    if args.explain:
+        from deepfake_detector.explain import write_explanations
+
+        heatmaps = write_explanations(detector, predictions, args.explain)
+        print(f"wrote {len(heatmaps)} heatmap(s) to {args.explain}")
+    if args.report:
+        from deepfake_detector.inference.html_report import write_html_report
+
+        print(f"report: {write_html_report(args.report, predictions, detector, heatmaps)}")
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from deepfake_detector.explain import write_explanations
+    from deepfake_detector.inference import Detector, expand_paths
+
+    detector = Detector.load(args.model, device="cpu")
+    files = expand_paths(args.paths)
+    if not files:
+        raise DeepfakeDetectorError("no image files found in the given paths")
+    predictions = detector.predict(files, faces=args.faces)
+    written = write_explanations(detector, predictions, args.out)
+    for i, p in enumerate(predictions):
+        note = f"-> {written[i]}" if i in written else f"error: {p.error}"
+        print(f"{p.path}  {p.p_fake if p.p_fake is None else round(p.p_fake, 4)}  {p.label or ''}  {note}")
+    print(f"wrote {len(written)} heatmap(s) to {Path(args.out)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if not (args.onnx or args.fp16):
+        raise ConfigError("export needs --onnx OUT.onnx and/or --fp16 OUT_DIR")
+    if args.onnx:
+        from deepfake_detector.inference import Detector
+        from deepfake_detector.inference.onnx_export import export_onnx
+
+        result = export_onnx(Detector.load(args.model, device="cpu"), args.onnx, opset=args.opset,
+                             tolerance=args.tolerance)
+        print(f"wrote {result.path} (opset {args.opset}, dynamic batch; max |logit diff| vs PyTorch "
+              f"{result.max_abs_diff:.1e})")
+    if args.fp16:
+        from deepfake_detector.inference.half_export import export_half
+
+        result = export_half(args.model, args.fp16)
+        print(f"wrote {result.path} (fp16 weights; max |P(fake) diff| vs the original {result.max_abs_diff:.1e})")
+    return 0
+
+
+def add_predict_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--faces", choices=FACE_MODES, default="auto",
+                   help="auto: score every detected face (max over faces), whole image if none; off: whole image")
+    p.add_argument("--explain", metavar="DIR", help="write a Grad-CAM overlay PNG per image into DIR")
+    p.add_argument("--report", metavar="HTML", help="write a self-contained HTML page of the results")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="score image files, folders or globs")
+    p.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or glob patterns")
+    p.add_argument("--model", help="model folder written by 'train' (default: the bundled default model)")
+    p.add_argument("--output", help="write results to a .csv or .json file")
+    add_predict_options(p)
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    add_backend_option(p)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("explain", help="write Grad-CAM heatmaps over images (what the model looked at)")
+    p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
+    p.add_argument("--model", help="model folder (default: the bundled default model)")
+    p.add_argument("--out", required=True, help="folder for the overlay PNGs")
+    p.add_argument("--faces", choices=FACE_MODES, default="auto", help="explain each face crop, or the whole image")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("export", help="export a saved model to ONNX and/or an fp16 copy (checked against it)")
+    p.add_argument("model", help="model folder written by 'train'")
+    p.add_argument("--onnx", metavar="OUT.onnx", help="ONNX file to write")
+    p.add_argument("--fp16", metavar="OUT_DIR", help="model folder to write with fp16 weights (half the size)")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--tolerance", type=float, default=1e-4, help="max |logit difference| vs PyTorch (default 1e-4)")
+    p.set_defaults(func=cmd_export)

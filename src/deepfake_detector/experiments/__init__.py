@@ -1,0 +1,1 @@
+"""Experiments above training and evaluation: recipes trained and evaluated side by side (compare)."""
