@@ -23,7 +23,8 @@ from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.analyze import predict_with_faces
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.models.artifacts import load_model, save_model, write_meta
-from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
+from deepfake_detector.models.bundled import BUNDLED, WEIGHTS_FILE, bundled_model_dir
+from deepfake_detector.utils.hashing import file_sha256
 
 ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
 # "auto": ONNX Runtime on a CPU (3.6x PyTorch for the default model, docs/benchmarks.md), PyTorch on a GPU.
@@ -109,6 +110,15 @@ class Detector:
     def face_detector(self) -> FaceDetector:
         """MTCNN, created on first use."""
         return FaceDetector()
+
+    @property
+    def model_id(self) -> str:
+        """``<folder name>@<first 12 hex of the weights' SHA-256>``: names exactly which weights answer."""
+        folder = Path(self.meta.get("path") or ".")
+        digest = self.meta.get("weights_sha256")
+        if digest is None and (folder / WEIGHTS_FILE).is_file():
+            digest = file_sha256(folder / WEIGHTS_FILE)
+        return f"{folder.name or self.meta['model']['name']}@{(digest or 'unsaved')[:12]}"
 
     def save_meta(self) -> None:
         """Store a changed threshold/temperature in the model's own ``model.json``; weights stay untouched

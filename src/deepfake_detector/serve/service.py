@@ -12,19 +12,9 @@ from deepfake_detector.data.decode import decode_bytes
 from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS
 from deepfake_detector.inference.analyze import analyze_image
 from deepfake_detector.inference.detector import Detector
-from deepfake_detector.models.artifacts import WEIGHTS_FILE
-from deepfake_detector.utils.hashing import file_sha256
 
 MAX_UPLOAD = 10 * 1024 * 1024  # bytes
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
-
-
-def model_id(detector: Detector) -> str:
-    """``<folder name>@<first 12 hex of the weights' sha256>``: names exactly which weights answered."""
-    folder = Path(detector.meta.get("path") or ".")
-    weights = folder / WEIGHTS_FILE
-    digest = file_sha256(weights)[:12] if weights.is_file() else "unsaved"
-    return f"{folder.name or detector.meta['model']['name']}@{digest}"
 
 
 def accepted_type(content_type: str | None, filename: str | None) -> bool:
@@ -52,7 +42,7 @@ class Service:
         if threads:
             torch.set_num_threads(threads)
         self.detector = detector
-        self.model_id = model_id(detector)
+        self.model_id = detector.model_id
         self._lock = threading.Lock()
         self._decodes = threading.BoundedSemaphore(max_decodes)
 
