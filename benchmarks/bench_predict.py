@@ -62,8 +62,46 @@ def startup_rows(settings: Settings) -> list[Row]:
     return rows
 
 
+def clip_variant_rows(settings: Settings, n: int = 16) -> list[Row]:
+    """The default CLIP model's forward pass: PyTorch fp32, dynamic int8 (label flips vs fp32 on validation
+    images), and ONNX Runtime on the encoder's float graph (the same arithmetic, docs/clip.md)."""
+    import tempfile
+    import zipfile
+
+    import onnxruntime as ort
+    import torch
+    from common import load_batch, median_rate
+
+    from deepfake_detector.models.weights.clip_onnx import float_graph
+    from deepfake_detector.models.weights.fetch import wheel_file
+
+    detector = Detector.load(device="cpu", backend="torch")
+    batch = load_batch(image_files("valid", n), detector.preprocess)
+    model = detector.model
+    with torch.inference_mode():
+        ref = torch.sigmoid(model(batch))
+        fp32 = median_rate(lambda: model(batch), n, settings.repeats)
+        int8 = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        q = torch.sigmoid(int8(batch))
+        int8_rate = median_rate(lambda: int8(batch), n, settings.repeats)
+    flips = int(((q >= detector.threshold) != (ref >= detector.threshold)).sum())
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(wheel_file("clip_vit_b16")) as zf:
+        onnx_path = Path(tmp) / "clip.onnx"
+        onnx_path.write_bytes(zf.read(next(m for m in zf.namelist() if m.endswith(".onnx"))))
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(float_graph(onnx_path).SerializeToString(), options,
+                                       providers=["CPUExecutionProvider"])
+        x = batch.numpy()
+        ort_rate = median_rate(lambda: session.run(["image_embeds"], {"pixel_values": x}), n, settings.repeats)
+    return [Row("predict", "default model forward, PyTorch fp32", fp32, f"{n} validation images, shipped"),
+            Row("predict", "default model forward, PyTorch dynamic int8", int8_rate,
+                f"max |dP| {float((q - ref).abs().max()):.2f}, {flips} of {n} labels flipped: not shipped"),
+            Row("predict", "CLIP encoder, ONNX Runtime float graph", ort_rate, "the same arithmetic as fp32")]
+
+
 def run(settings: Settings, models: tuple[str, ...] = MODELS) -> list[Row]:
-    rows = startup_rows(settings)
+    rows = startup_rows(settings) + clip_variant_rows(settings)
     for model in models:
         n = 24 if model == "default" else settings.n_images  # the ViT runs ~2 img/s on 2 cores
         files = image_files("test", n)

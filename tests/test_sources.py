@@ -91,3 +91,19 @@ def test_train_on_a_mix_then_evaluate_its_own_test_split_per_source(tmp_path: Pa
     assert per_source["sd"]["n"] == 140 and per_source["sd"]["n_real"] == 0
     assert per_source["140k"]["n"] == 323 and result.metrics["n"] == 463
     assert "Per source" in (out / "eval-test" / "report.html").read_text()
+
+
+def test_balanced_sampling_follows_groups_and_source_weights() -> None:
+    import torch
+
+    from deepfake_detector.training.finetune import FeatureDataset, _train_loader
+
+    overrides = ["data.balance=sources", "train.batch_size=4000",
+                 f"data.sources=[{{name: a, path: '{DATA_140K}', weight: 3}}, {{name: b, path: '{SD}'}}]"]
+    cfg = load_config(None, overrides)
+    # 900 fakes of source a, 100 of b: balanced and weighted 3:1, a is drawn ~3x as often as b
+    labels, sources = [1] * 1000, ["a"] * 900 + ["b"] * 100
+    data = FeatureDataset(torch.zeros(1000, 2), torch.ones(1000), torch.arange(1000))
+    (batch,) = list(_train_loader(data, labels, sources, cfg))
+    drawn_a = int((batch["index"] < 900).sum())
+    assert 2.5 < drawn_a / (1000 - drawn_a) < 3.5

@@ -118,23 +118,24 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
     dataset and store it in the model folder.
     """
     detector = model if isinstance(model, Detector) else Detector.load(model)
+    def choose_threshold_on(valid: list[Sample]) -> None:
+        calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
+                           batch_size=batch_size, progress=progress)
+        detector.save_meta()
+
     if data is None:  # the run's own saved split lists (e.g. a multi-source run's test part of every source)
         if set_threshold is not None:
             valid = read_splits(Path(detector.meta.get("path", ".")) / SPLITS_FILE).get("valid") or []
             if not valid:
                 raise DatasetError("the run saved no validation split to choose a threshold on; pass --data")
-            calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
-                               batch_size=batch_size, progress=progress)
-            detector.save_meta()
+            choose_threshold_on(valid)
         return _evaluate_run_splits(detector, split or "test", out_dir, batch_size, progress, perturb)
     sources = list(data) if isinstance(data, list | tuple) else [data]
     perturbations = parse_perturbations(perturb or [])
     found = [_split_of(detector, source, split) for source in sources]  # every set checked before any work
     if set_threshold is not None:
         _, _, valid = _split_of(detector, sources[0], "valid")
-        calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
-                           batch_size=batch_size, progress=progress)
-        detector.save_meta()
+        choose_threshold_on(valid)
         # Images that chose the threshold are never reported as test results (a set without its own
         # valid/ split calibrates on a seeded 20% that "all" would otherwise include).
         used = {s.path for s in valid}

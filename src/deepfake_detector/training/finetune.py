@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from deepfake_detector.config import RunConfig
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.samples import BadFile
+from deepfake_detector.data.sources import source_name
 from deepfake_detector.data.splits import Splits
 from deepfake_detector.data.transforms import build_transform, reencode_jpeg
 from deepfake_detector.errors import ConfigError
@@ -200,7 +201,9 @@ def _train_loader(dataset: Dataset, labels: list, sources: list[str], cfg: RunCo
     groups = [(int(y),) if cfg.data.balance == "classes" else (int(y), src)
               for y, src in zip(labels, sources, strict=True)]
     counts = collections.Counter(groups)
-    weights = torch.tensor([1.0 / counts[g] for g in groups], dtype=torch.double)
+    # data.balance=sources: each source x class group equally often, times the source's own weight.
+    source_weight = {source_name(s): s.weight for s in cfg.data.sources} if cfg.data.balance == "sources" else {}
+    weights = torch.tensor([source_weight.get(g[-1], 1.0) / counts[g] for g in groups], dtype=torch.double)
     sampler = WeightedRandomSampler(weights, num_samples=len(groups), replacement=True,
                                     generator=torch.Generator().manual_seed(t.seed))
     return make_loader(dataset, t.batch_size, shuffle=False, num_workers=workers, seed=t.seed, sampler=sampler)

@@ -119,6 +119,9 @@ def fetch_weights(name: str, quiet: bool = True) -> Path:
         converted = Path(f"{tmp.name}.converted")
         try:
             pkg.convert(Path(tmp.name), converted)
+        except BaseException:
+            converted.unlink(missing_ok=True)  # never leave a half-written conversion in the cache
+            raise
         finally:
             os.unlink(tmp.name)
         tmp_name = str(converted)
