@@ -23,7 +23,7 @@ LAYERS = [  # low -> high; a module may import its own layer and the ones below
     {"inference"},
     {"explain"},
     {"training", "evaluation"},
-    {"experiments"},
+    {"experiments", "scan"},
     {"cli", "serve", "__init__"},
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}

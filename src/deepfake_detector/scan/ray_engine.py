@@ -1,0 +1,83 @@
+"""The Ray Data engine: the same scan on a Ray cluster (or a local Ray started here).
+
+The driver enumerates the inputs (lazily, as the local engine does) into small Parquet files of paths, one
+per shard still to do, in a hidden folder of the results folder; Ray Data reads them, and ``map_batches``
+scores them on an actor pool whose actors each load the model once (ONNX Runtime on CPU workers, PyTorch
+on GPU workers: ``load_predictor``'s ``auto``). Results stream back in input order and the driver writes
+them as the same shards, manifest and summary as the local engine, so resume works across engines. On a
+cluster, the images and the results folder must be on storage every node sees (NFS, a shared volume).
+
+Ray is an optional extra and is imported only here.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from deepfake_detector.errors import DeepfakeDetectorError
+from deepfake_detector.scan.inputs import chunks
+from deepfake_detector.scan.local import chunk_size
+from deepfake_detector.scan.score import score_table
+from deepfake_detector.scan.shards import ShardSink
+
+INSTALL_HINT = "--engine ray needs Ray: pip install 'deepfake-detector-toolkit[ray]'"
+
+
+class Scorer:
+    """A Ray Data actor: loads the model once, then scores one batch of paths per call."""
+
+    def __init__(self, model: str | None, backend: str, faces: str, batch_size: int) -> None:
+        from deepfake_detector.inference.loading import load_predictor
+
+        self.predictor = load_predictor(model, backend)
+        self.faces, self.batch_size = faces, batch_size
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return score_table(self.predictor, batch.column("path").to_pylist(), self.faces, self.batch_size)
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise DeepfakeDetectorError(INSTALL_HINT) from None
+    return ray
+
+
+def _default_workers(ray: Any, gpus_per_worker: float) -> int:
+    """One actor per GPU share; on CPUs one per core but one, left for reading paths and writing results."""
+    resources = ray.cluster_resources()
+    if gpus_per_worker:
+        return max(1, int(resources.get("GPU", 0) / gpus_per_worker))
+    return max(1, int(resources.get("CPU", 1)) - 1)
+
+
+def run_ray(sink: ShardSink, items: Iterator[str], *, model: str | None, backend: str, faces: str,
+            batch_size: int, address: str | None = None, workers: int | None = None,
+            gpus_per_worker: float = 0.0) -> None:
+    """Score ``items`` on Ray Data; rows come back in input order into ``sink``."""
+    ray = import_ray()
+    if not ray.is_initialized():
+        ray.init(address=address, log_to_driver=False)  # None: RAY_ADDRESS if set, else a local Ray
+    ray.data.DataContext.get_current().execution_options.preserve_order = True  # shards hold input ranges
+    with tempfile.TemporaryDirectory(dir=sink.folder.out, prefix=".inputs-") as tmp:
+        files = []
+        for k, paths in enumerate(chunks(items, sink.shard_size)):
+            files.append(str(Path(tmp) / f"{k:06d}.parquet"))
+            pq.write_table(pa.table({"path": pa.array(paths, pa.string())}), files[-1])
+        if not files:
+            return
+        scored = ray.data.read_parquet(files).map_batches(
+            Scorer, fn_constructor_kwargs={"model": model, "backend": backend, "faces": faces,
+                                           "batch_size": batch_size},
+            batch_size=chunk_size(batch_size, sink.shard_size), batch_format="pyarrow",
+            concurrency=workers or _default_workers(ray, gpus_per_worker),
+            **({"num_gpus": gpus_per_worker} if gpus_per_worker else {}))
+        for table in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
+            sink.add(table)
