@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO
 
 PACKAGE = REPO / "src" / "deepfake_detector"
@@ -135,13 +137,16 @@ def test_one_scoring_path_gives_the_same_score_everywhere(tiny_model: Path, tmp_
     assert bench == torch.tensor(api).item()
 
 
-def test_onnx_predict_never_imports_torch_and_matches_the_torch_path(tmp_path: Path, monkeypatch) -> None:
-    """`predict --backend onnx --faces off` answers from ONNX Runtime + Pillow; scores match the torch path."""
+@pytest.mark.parametrize("faces", ["off", "auto"])
+def test_onnx_predict_never_imports_torch_and_matches_the_torch_path(faces: str, tmp_path: Path, monkeypatch) -> None:
+    """`predict` on a CPU with a cached ONNX export answers from ONNX Runtime + Pillow (+ OpenCV's MTCNN with
+    faces): not one torch module imported, and the scores and faces are the torch path's."""
     import json
     import subprocess
     import sys
 
     from deepfake_detector import Detector
+    from deepfake_detector.inference.loading import gpu_present
 
     from .conftest import DATA_140K, ORIGINALS
 
@@ -149,16 +154,18 @@ def test_onnx_predict_never_imports_torch_and_matches_the_torch_path(tmp_path: P
     test = DATA_140K / "real_vs_fake" / "real-vs-fake" / "test"
     files = [sorted((test / c).glob("*.jpg"))[0] for c in ("real", "fake")]
     files += [sorted((ORIGINALS / "fake").iterdir())[0]]  # 1024 px: resized by Pillow here, torchvision there
-    reference = Detector.load("fast", backend="onnx").predict(files, faces="off")  # exports and caches
+    reference = Detector.load("fast", backend="onnx").predict(files, faces=faces)  # exports and caches
     out = tmp_path / "light.json"
     code = ("import sys, json; from deepfake_detector.cli import main; "
             "rc = main(sys.argv[1:]); print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('torch', 'torchvision', 'lightning')))); sys.exit(rc)")
-    done = subprocess.run([sys.executable, "-c", code, "predict", *map(str, files), "--model", "fast", "--backend",
-                           "onnx", "--faces", "off", "--output", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    # faces auto: the default backend ("auto") takes the same light path on a machine without a GPU
+    backend = ["--backend", "onnx"] if faces == "off" or gpu_present() else []
+    done = subprocess.run([sys.executable, "-c", code, "predict", *map(str, files), "--model", "fast", *backend,
+                           "--faces", faces, "--output", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []  # not one torch module imported
     light = json.loads(out.read_text())["predictions"]
     for ref, row in zip(reference, light, strict=True):
-        assert abs(ref.p_fake - row["p_fake"]) < 2e-2 and ref.label == row["label"]
+        assert abs(ref.p_fake - row["p_fake"]) < (2e-2 if faces == "off" else 1e-4) and ref.label == row["label"]
+        assert [f["box"] for f in ref.faces or []] == [f["box"] for f in row["faces"] or []]

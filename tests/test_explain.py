@@ -11,9 +11,9 @@ from PIL import Image
 
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
-from deepfake_detector.data.decode import read_image
 from deepfake_detector.explain import explain_image
 from deepfake_detector.faces import whole_image
+from deepfake_detector.inference.analyze import load_input
 from deepfake_detector.models import cam_layer, create_model
 from tests.conftest import ORIGINALS, write_image
 
@@ -36,7 +36,7 @@ def test_gradcam_heatmap_covers_the_image(model: str, tmp_path: Path) -> None:
     args = {"input_size": 32, "channels": [4, 8], "dense": 8} if model == "seed_cnn" else {}
     folder = save_model(create_model(model, **args), tmp_path / model, name=model, args=args, threshold=0.5)
     detector = Detector.load(folder, device="cpu")
-    image = read_image(FACE)[:, ::4, ::4].contiguous()  # 256 px keeps the test fast
+    image = np.ascontiguousarray(load_input(FACE)[1][::4, ::4])  # 256 px keeps the test fast
     for fake in (True, False):
         e = explain_image(detector, image, [whole_image(image)], [fake])
         assert e.heatmap.shape == (256, 256) and e.image.shape == (256, 256, 3)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
-import torch
 
 from deepfake_detector import Detector
-from deepfake_detector.data.decode import read_image
 from deepfake_detector.faces import Face, FaceDetector, Region, crop_regions, face_region
 from deepfake_detector.faces.locate import NO_FACE, locate
+from deepfake_detector.inference.analyze import load_input
 from deepfake_detector.models import Preprocess
 from tests.conftest import ORIGINALS, write_image
 
@@ -30,15 +30,15 @@ def test_face_region_is_a_square_with_margin_inside_the_image() -> None:
 
 
 def test_crops_are_cut_at_full_resolution_then_resized() -> None:
-    image = torch.zeros(3, 1024, 1024, dtype=torch.uint8)
-    image[:, 512:, 512:] = 255  # only the bottom-right quarter is white
+    image = np.zeros((1024, 1024, 3), dtype=np.uint8)
+    image[512:, 512:] = 255  # only the bottom-right quarter is white
     crops = crop_regions(image, [Region(512, 512, 512, 512), Region(0, 0, 1024, 1024)], Preprocess((64, 64)))
-    assert crops.shape == (2, 3, 64, 64) and crops.dtype == torch.uint8
-    assert crops[0].min() == 255 and 60 < crops[1].float().mean() < 68  # a quarter white
+    assert crops.shape == (2, 64, 64, 3) and crops.dtype == np.uint8
+    assert crops[0].min() == 255 and 60 < crops[1].mean() < 68  # a quarter white
 
 
 def test_detects_faces_on_1024_originals(face_detector: FaceDetector) -> None:
-    image = read_image(REAL_1024[0])
+    _, image = load_input(REAL_1024[0])
     faces = face_detector.detect(image)
     assert len(faces) == 1 and faces[0].confidence > 0.95
     x, y, w, h = faces[0].box
@@ -47,8 +47,8 @@ def test_detects_faces_on_1024_originals(face_detector: FaceDetector) -> None:
 
 def test_every_face_is_scored_and_the_image_takes_the_max(tiny_model: Path) -> None:
     detector = Detector.load(tiny_model, device="cpu")
-    a, b = (read_image(p) for p in REAL_1024[:2])
-    pair = torch.cat([a, b], dim=2)  # two faces side by side, 1024 x 2048
+    a, b = (load_input(p)[1] for p in REAL_1024[:2])
+    pair = np.concatenate([a, b], axis=1)  # two faces side by side, 1024 x 2048
     p = detector.predict(pair)[0]
     assert len(p.faces) == 2 and p.warning is None
     assert p.p_fake == pytest.approx(max(f["p_fake"] for f in p.faces))
@@ -69,10 +69,10 @@ def test_no_face_falls_back_to_the_whole_image(tiny_model: Path, tmp_path: Path)
 
 def test_small_face_is_warned() -> None:
     class OneSmallFace:
-        def detect(self, image: torch.Tensor) -> list[Face]:
+        def detect(self, image: np.ndarray) -> list[Face]:
             return [Face((100, 100, 20, 24), 0.99)]
 
-    where = locate(torch.zeros(3, 600, 800, dtype=torch.uint8), "auto", OneSmallFace(), Preprocess((128, 128)))
+    where = locate(np.zeros((600, 800, 3), dtype=np.uint8), "auto", OneSmallFace(), Preprocess((128, 128)))
     assert where.regions == [Region(93, 95, 34, 34)]  # 24 px box + 40% margin
     assert "much smaller than the model input (128 px)" in where.warning
 

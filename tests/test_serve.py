@@ -64,7 +64,7 @@ def test_concurrent_requests_agree_and_never_overlap_in_the_model(tiny_model: Pa
     service = Service(Detector.load(tiny_model, device="cpu"))
     client = TestClient(create_app(service, max_upload=1024 * 1024))
     data = FACE.read_bytes()
-    active, peak, scores = [0], [0], service.detector.scores
+    active, peak, logits = [0], [0], service.detector.logits
     guard = threading.Lock()
 
     def tracked(batch):  # counts callers inside the model at once (the service's lock must keep it at 1)
@@ -73,12 +73,12 @@ def test_concurrent_requests_agree_and_never_overlap_in_the_model(tiny_model: Pa
             peak[0] = max(peak[0], active[0])
         time.sleep(0.05)
         try:
-            return scores(batch)
+            return logits(batch)
         finally:
             with guard:
                 active[0] -= 1
 
-    service.detector.scores = tracked
+    service.detector.logits = tracked
 
     def one(_: int) -> float:
         return client.post("/v1/predict?faces=off", files={"file": ("f.jpg", data, "image/jpeg")}).json()["p_fake"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import warnings
 from pathlib import Path
 
 from deepfake_detector.cli.common import add_backend_option, positive_int
@@ -14,24 +12,17 @@ from deepfake_detector.faces.modes import FACE_MODES
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from deepfake_detector.inference.inputs import expand_paths
+    from deepfake_detector.inference.loading import load_predictor
     from deepfake_detector.inference.writers import check_output_path, print_table, write_predictions
 
     if args.output:
         check_output_path(args.output)
-    light = None
-    if args.backend == "onnx" and args.faces == "off" and not (args.explain or args.report):
-        from deepfake_detector.inference.onnx_predict import OnnxPredictor
-
-        light = OnnxPredictor.open(args.model)  # torch-free; None until the export is cached
-    detector = light or _load_detector(args.model, args.backend)
+    detector = load_predictor(args.model, args.backend, needs_torch=bool(args.explain))
     files = expand_paths(args.paths)
     if not files:
         raise DeepfakeDetectorError("no image files found in the given paths")
-    if light is not None:
-        predictions = light.predict(files, batch_size=args.batch_size)
-    else:
-        predictions = detector.predict(files, batch_size=args.batch_size,
-                                       progress=not args.quiet and len(files) > 64, faces=args.faces)
+    predictions = detector.predict(files, batch_size=args.batch_size, progress=not args.quiet and len(files) > 64,
+                                   faces=args.faces)
     print_table(predictions, limit=None if args.output is None else 20)
     if args.output:
         write_predictions(predictions, args.output, detector)
@@ -42,19 +33,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"{len(predictions)} file(s): {n_fake} fake, {len(predictions) - n_fake - n_bad} real, {n_bad} unreadable"
           f"  (threshold {detector.threshold:.3f})")
     return 0
-
-
-def _load_detector(model: str | None, backend: str):
-    """The Detector (torch), printing the default model's offline fallback as one warning line."""
-    from deepfake_detector.inference.detector import Detector, FallbackWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FallbackWarning)
-        detector = Detector.load(model, backend=backend)  # None: the bundled default model
-    for w in caught:
-        if issubclass(w.category, FallbackWarning):
-            print(f"warning: {w.message}", file=sys.stderr)
-    return detector
 
 
 def predict_outputs(args: argparse.Namespace, detector, predictions: list) -> None:

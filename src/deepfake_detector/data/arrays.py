@@ -1,4 +1,5 @@
-"""In-memory images (PIL, NumPy, torch) to the one form every model path takes: RGB uint8 ``(3, H, W)``.
+"""In-memory images (PIL, NumPy, torch) to the one form the prediction pipeline takes: RGB uint8 ``(H, W, 3)``,
+and the model-input resize, with Pillow and NumPy alone (no torch needed).
 
 Each input is checked on its own; a bad one raises :class:`ImageDecodeError` naming it and the problem,
 so one bad item never costs the others their result.
@@ -6,18 +7,26 @@ so one bad item never costs the others their result.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import torch
 from PIL import Image
 
 from deepfake_detector.errors import ImageDecodeError
 
+_RESAMPLE = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
+             "nearest": Image.Resampling.NEAREST, "lanczos": Image.Resampling.LANCZOS}
 
-def to_uint8_chw(image: Image.Image | np.ndarray | torch.Tensor, name: str = "<image>") -> torch.Tensor:
+
+def _is_torch_tensor(image: Any) -> bool:
+    return type(image).__module__.startswith("torch") and hasattr(image, "detach")
+
+
+def to_uint8_hwc(image: Any, name: str = "<image>") -> np.ndarray:
     """PIL images (any mode); arrays/tensors ``HxW``, ``HxWxC`` or ``CxHxW`` with C in 1, 3, 4, dtype uint8."""
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGB"))
-    if isinstance(image, torch.Tensor):
+    if _is_torch_tensor(image):
         array = image.detach().cpu().numpy()
         channels_first = True  # torch's convention
     elif isinstance(image, np.ndarray):
@@ -43,4 +52,20 @@ def to_uint8_chw(image: Image.Image | np.ndarray | torch.Tensor, name: str = "<i
         raise ImageDecodeError(f"{name}: empty image ({array.shape[1]}x{array.shape[0]} pixels)")
     if array.shape[-1] == 1:
         array = np.repeat(array, 3, axis=-1)
-    return torch.from_numpy(np.ascontiguousarray(array[..., :3])).permute(2, 0, 1).contiguous()
+    return np.ascontiguousarray(array[..., :3])
+
+
+def to_uint8_chw(image: Any, name: str = "<image>"):
+    """The same checks as :func:`to_uint8_hwc`, as a torch tensor ``(3, H, W)`` (the training transforms' form)."""
+    import torch
+
+    return torch.from_numpy(to_uint8_hwc(image, name)).permute(2, 0, 1).contiguous()
+
+
+def resize_rgb(rgb: np.ndarray, size: tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
+    """Resize an RGB uint8 array to ``size`` (height, width), antialiased (Pillow; torchvision's
+    ``antialias=True`` resize follows Pillow, so both agree to about one grey level)."""
+    if rgb.shape[:2] == tuple(size):
+        return rgb
+    resample = _RESAMPLE.get(interpolation, Image.Resampling.BILINEAR)
+    return np.asarray(Image.fromarray(rgb).resize((size[1], size[0]), resample))

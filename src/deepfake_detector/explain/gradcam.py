@@ -54,26 +54,27 @@ class Explanation:
     heatmap: np.ndarray  # (H, W) float32
 
 
-def region_maps(detector: Detector, image: torch.Tensor, regions: list[Region], fake: list[bool]) -> list[np.ndarray]:
-    """One Grad-CAM map (input size) per region of ``image``."""
+def region_maps(detector: Detector, image: np.ndarray, regions: list[Region], fake: list[bool]) -> list[np.ndarray]:
+    """One Grad-CAM map (input size) per region of an RGB ``image`` (H, W, 3)."""
     from pytorch_grad_cam import GradCAM
 
-    batch = detector.transform(crop_regions(image, regions, detector.preprocess)).to(detector.device)
+    crops = torch.from_numpy(crop_regions(image, regions, detector.preprocess)).permute(0, 3, 1, 2)
+    batch = detector.transform(crops).to(detector.device)
     model = detector.model
     with GradCAM(model=_Logits(model), target_layers=[cam_layer(model)]) as cam:
         maps = cam(input_tensor=batch, targets=[_Decision(1.0 if f else -1.0) for f in fake])
     return list(maps)
 
 
-def explain_image(detector: Detector, image: torch.Tensor, regions: list[Region], fake: list[bool]) -> Explanation:
-    """Explain each scored region; overlapping regions keep the larger value."""
-    height, width = image.shape[-2:]
+def explain_image(detector: Detector, image: np.ndarray, regions: list[Region], fake: list[bool]) -> Explanation:
+    """Explain each scored region of an RGB ``image`` (H, W, 3); overlapping regions keep the larger value."""
+    height, width = image.shape[:2]
     heat = np.zeros((height, width), np.float32)
     for r, m in zip(regions, region_maps(detector, image, regions, fake), strict=True):
         resized = np.asarray(Image.fromarray(m.astype(np.float32)).resize((r.w, r.h), Image.BILINEAR))
         window = heat[r.y:r.y + r.h, r.x:r.x + r.w]
         np.maximum(window, resized, out=window)
-    return Explanation(image.permute(1, 2, 0).numpy(), np.clip(heat, 0, 1))
+    return Explanation(image, np.clip(heat, 0, 1))
 
 
 def overlay(explanation: Explanation, side: int = DISPLAY_SIDE) -> Image.Image:
@@ -95,7 +96,7 @@ def overlay_png(explanation: Explanation, side: int = DISPLAY_SIDE) -> bytes:
     return buf.getvalue()
 
 
-def explain_prediction(detector: Detector, image: torch.Tensor, prediction: Prediction) -> Explanation:
+def explain_prediction(detector: Detector, image: np.ndarray, prediction: Prediction) -> Explanation:
     """Explain the regions a Prediction scored (its face crops, else the whole image)."""
     from deepfake_detector.faces.crop import whole_image
 
@@ -113,7 +114,7 @@ def output_name(path: str | None, index: int) -> str:
 
 def write_explanations(detector: Detector, predictions: list[Prediction], out_dir: str | Path) -> dict[int, Path]:
     """Write one overlay PNG per readable file prediction into ``out_dir``; returns ``{index: png path}``."""
-    from deepfake_detector.data.decode import read_image
+    from deepfake_detector.inference.analyze import load_input
     from deepfake_detector.utils.atomic import atomic_path
 
     out = Path(out_dir)
@@ -124,6 +125,6 @@ def write_explanations(detector: Detector, predictions: list[Prediction], out_di
             continue
         target = out / output_name(p.path, i)
         with atomic_path(target) as tmp:
-            tmp.write_bytes(overlay_png(explain_prediction(detector, read_image(p.path), p)))
+            tmp.write_bytes(overlay_png(explain_prediction(detector, load_input(p.path)[1], p)))
         written[i] = target
     return written

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
+from deepfake_detector.data.arrays import resize_rgb
 from deepfake_detector.data.preprocess import Preprocess
-from deepfake_detector.data.transforms import resize_uint8
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,9 @@ class Region:
         return [self.x, self.y, self.w, self.h]
 
 
-def whole_image(image: torch.Tensor) -> Region:
-    return Region(0, 0, int(image.shape[-1]), int(image.shape[-2]))
+def whole_image(image: np.ndarray) -> Region:
+    """The whole of an RGB image ``(H, W, 3)``."""
+    return Region(0, 0, int(image.shape[1]), int(image.shape[0]))
 
 
 # The training faces (FFHQ-aligned, 140k) fill ~74% of their frame: MTCNN's box side is 190 px (median;
@@ -48,7 +49,9 @@ def face_region(box: tuple[int, int, int, int], width: int, height: int, margin:
     return Region(x0, y0, side, side)
 
 
-def crop_regions(image: torch.Tensor, regions: list[Region], preprocess: Preprocess) -> torch.Tensor:
-    """uint8 crops ``(N, 3, H, W)`` of ``image`` (full resolution), each resized to the model input."""
-    return torch.stack([resize_uint8(image[:, r.y:r.y + r.h, r.x:r.x + r.w].contiguous(), preprocess)
-                        for r in regions])
+def crop_regions(image: np.ndarray, regions: list[Region], preprocess: Preprocess) -> np.ndarray:
+    """uint8 crops ``(N, H, W, 3)`` of an RGB image ``(H, W, 3)`` (full resolution), each resized to the
+    model input."""
+    size = tuple(preprocess.input_size)
+    return np.stack([resize_rgb(np.ascontiguousarray(image[r.y:r.y + r.h, r.x:r.x + r.w]), size,
+                                preprocess.interpolation) for r in regions])

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from PIL import Image
 
 from deepfake_detector.errors import DeepfakeDetectorError
 
@@ -20,7 +20,7 @@ class Face:
 
 
 class FaceDetector:
-    """Find faces in an RGB uint8 image ``(3, H, W)``.
+    """Find faces in an RGB uint8 image ``(H, W, 3)``.
 
     Detection runs on a copy whose longer side is at most ``max_side`` px (faster on large photos);
     boxes are mapped back to the full-resolution image, from which the crops are taken.
@@ -46,16 +46,15 @@ class FaceDetector:
             self._local.mtcnn = self._make()
         return self._local.mtcnn
 
-    def detect(self, image: torch.Tensor) -> list[Face]:
+    def detect(self, image: np.ndarray) -> list[Face]:
         """Faces sorted by confidence, highest first."""
-        height, width = image.shape[-2:]
+        height, width = image.shape[:2]
         scale = min(1.0, self.max_side / max(height, width))
-        small = image
+        small = np.ascontiguousarray(image)
         if scale < 1.0:
-            size = [max(1, round(height * scale)), max(1, round(width * scale))]
-            small = torch.nn.functional.interpolate(image[None].float(), size=size, mode="area")[0].round().byte()
-        array = np.ascontiguousarray(small.permute(1, 2, 0).numpy())
-        found = self._mtcnn.detect_faces(array)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            small = np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BOX))  # area average
+        found = self._mtcnn.detect_faces(small)
         faces = []
         for f in found:
             if float(f["confidence"]) < self.min_confidence:

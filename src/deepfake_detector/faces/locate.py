@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.faces.crop import FACE_MARGIN, Region, face_region, whole_image
@@ -31,15 +31,15 @@ def check_mode(faces: str) -> str:
     return faces
 
 
-def locate(image: torch.Tensor, faces: str, detector: FaceDetector | None, preprocess: Preprocess,
+def locate(image: np.ndarray, faces: str, detector: FaceDetector | None, preprocess: Preprocess,
            margin: float = FACE_MARGIN) -> Located:
-    """Regions of ``image`` (3, H, W) to score: one per face with ``faces="auto"``, else the whole image."""
+    """Regions of an RGB ``image`` (H, W, 3) to score: one per face with ``faces="auto"``, else the whole image."""
     if check_mode(faces) == "off" or detector is None:
         return Located([whole_image(image)], [])
     found = detector.detect(image)
     if not found:
         return Located([whole_image(image)], [], NO_FACE)
-    height, width = image.shape[-2:]
+    height, width = image.shape[:2]
     regions = [face_region(f.box, width, height, margin) for f in found]
     side = min(preprocess.input_size)
     small = min(r.w for r in regions)

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from tqdm.auto import tqdm
 
-from deepfake_detector.data.arrays import to_uint8_chw
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.preprocess import Preprocess, size_warning
-from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL, Sample
-from deepfake_detector.data.transforms import build_transform, resize_uint8
-from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ExportError, ImageDecodeError, first_line
-from deepfake_detector.faces.detect import FaceDetector
+from deepfake_detector.data.samples import REAL, Sample
+from deepfake_detector.data.transforms import build_transform
+from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ExportError, first_line
 from deepfake_detector.faces.locate import check_mode
-from deepfake_detector.inference.analyze import predict_with_faces
 from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.inference.predictor import ImageInput, Predictor, sigmoid_scores
 from deepfake_detector.models.artifacts import load_model, save_model, write_meta
-from deepfake_detector.models.bundled import BUNDLED, WEIGHTS_FILE, bundled_model_dir
-from deepfake_detector.utils.hashing import file_sha256
+from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 
-ImageInput = str | Path | Image.Image | np.ndarray | torch.Tensor
+__all__ = ["BACKENDS", "Detector", "FallbackWarning", "ImageInput", "Prediction"]
 # "auto": ONNX Runtime on a CPU (3.6x PyTorch for the default model, docs/benchmarks.md), PyTorch on a GPU.
 BACKENDS = ("auto", "torch", "onnx")
 
@@ -54,25 +49,23 @@ def _load_folder(folder: str | Path | None) -> tuple[Path, torch.nn.Module, dict
     return path, model, meta
 
 
-class Detector:
-    """A trained real-vs-fake classifier with its preprocessing and decision threshold."""
+class Detector(Predictor):
+    """A trained real-vs-fake classifier in PyTorch (or ONNX Runtime as its runner), with its preprocessing
+    and decision threshold; the pipeline it shares with the torch-free predictor is :class:`Predictor`'s."""
 
     def __init__(self, model: torch.nn.Module, meta: dict, device: str | torch.device = "cpu",
                  runner: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        super().__init__(meta)
         self.device = torch.device(device)
         # Another inference backend (e.g. ONNX Runtime): logits for a normalised float batch. None = ``model``.
         self.runner = runner
         # Channels-last: oneDNN's fast convolution path (seed CNN inference ~1.9x on CPU; docs/benchmarks.md).
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
-        self.meta = meta
-        self.threshold = float(meta.get("threshold", 0.5))
-        # Temperature scaling fitted on validation (model.json "temperature"); 1.0 leaves scores as trained.
-        self.temperature = float(meta.get("temperature") or 1.0)
         self.transform = build_transform(self.preprocess)
 
     @property
     def preprocess(self) -> Preprocess:
-        return self.model.preprocess
+        return self.model.preprocess  # model.json's, if it was saved with one (artifacts.load_model)
 
     @classmethod
     def load(cls, folder: str | Path | None = None, device: str | None = None, backend: str = "torch") -> Detector:
@@ -106,20 +99,6 @@ class Detector:
         """The bundled default model (``assets/default-model``, see its MODEL_CARD.md)."""
         return cls.load(None, device)
 
-    @cached_property
-    def face_detector(self) -> FaceDetector:
-        """MTCNN, created on first use."""
-        return FaceDetector()
-
-    @property
-    def model_id(self) -> str:
-        """``<folder name>@<first 12 hex of the weights' SHA-256>``: names exactly which weights answer."""
-        folder = Path(self.meta.get("path") or ".")
-        digest = self.meta.get("weights_sha256")
-        if digest is None and (folder / WEIGHTS_FILE).is_file():
-            digest = file_sha256(folder / WEIGHTS_FILE)
-        return f"{folder.name or self.meta['model']['name']}@{(digest or 'unsaved')[:12]}"
-
     def save_meta(self) -> None:
         """Store a changed threshold/temperature in the model's own ``model.json``; weights stay untouched
         (an fp16 model stays fp16)."""
@@ -130,9 +109,6 @@ class Detector:
         m = self.meta["model"]
         return save_model(self.model, folder, name=m["name"], args=m["args"], threshold=self.threshold, info=extra)
 
-    def label_for(self, p_fake: float) -> str:
-        return LABEL_NAMES[FAKE if p_fake >= self.threshold else REAL]
-
     @torch.inference_mode()
     def scores(self, batch: torch.Tensor) -> torch.Tensor:
         """P(fake) = sigmoid(logit / temperature) for a normalised float batch (N, 3, H, W)."""
@@ -140,7 +116,14 @@ class Detector:
             logits = self.runner(batch)
         else:
             logits = self.model(batch.to(self.device, memory_format=torch.channels_last))
-        return torch.sigmoid(logits.float() / self.temperature).cpu()
+        return torch.from_numpy(sigmoid_scores(logits.float().cpu().numpy(), self.temperature))
+
+    @torch.inference_mode()
+    def logits(self, crops: np.ndarray) -> np.ndarray:
+        batch = self.transform(torch.from_numpy(crops).permute(0, 3, 1, 2))
+        if self.runner is not None:
+            return self.runner(batch).float().numpy()
+        return self.model(batch.to(self.device, memory_format=torch.channels_last)).float().cpu().numpy()
 
     def score_dataset(self, dataset: ImageDataset, batch_size: int = 64, num_workers: int | None = None,
                       progress: bool = True) -> tuple[dict[int, float], dict[int, str]]:
@@ -158,40 +141,25 @@ class Detector:
 
     def predict(self, inputs: ImageInput | list[ImageInput], batch_size: int = 32,
                 progress: bool = False, faces: str = "auto") -> list[Prediction]:
-        """Predict for files and/or in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8 tensors).
-
-        ``faces="auto"`` scores every detected face (square crop with margin, cut at full resolution; image
-        score = max over faces; no face: the whole image, said in ``warning``); ``"off"`` the whole image.
-        A file that cannot be read gets a Prediction with ``error`` set; the others are unaffected.
-        """
-        items = inputs if isinstance(inputs, list | tuple) else [inputs]
-        if check_mode(faces) == "auto":
-            return predict_with_faces(self, list(items), faces, progress, batch_size)
-        results: list[Prediction | None] = [None] * len(items)
+        """As :meth:`Predictor.predict`; with ``faces="off"`` files are decoded and resized by the training
+        data loader (worker processes for large lists), so whole-image scores match evaluation exactly."""
+        items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
         file_pos = [i for i, it in enumerate(items) if isinstance(it, str | Path)]
-        if file_pos:
-            samples = [Sample(Path(items[i]), REAL) for i in file_pos]  # label unused at inference
-            dataset = ImageDataset(samples, self.preprocess, self.transform, cache=False)
-            workers = None if len(samples) >= 4 * batch_size else 0
-            scores, errors = self.score_dataset(dataset, batch_size, workers, progress)
-            for j, i in enumerate(file_pos):
-                p = scores.get(j)
-                size = dataset.sizes.get(j)
-                warning = size_warning(*size, self.preprocess.input_size) if size else None
-                results[i] = Prediction(str(items[i]), p, self.label_for(p) if p is not None else None, errors.get(j),
-                                        warning=warning)
-        images: dict[int, torch.Tensor] = {}
-        for i in [i for i in range(len(items)) if results[i] is None]:
-            try:
-                images[i] = to_uint8_chw(items[i], f"in-memory image {i}")
-            except ImageDecodeError as exc:
-                results[i] = Prediction(None, None, None, str(exc))
-        mem_pos = list(images)
-        for start in range(0, len(mem_pos), batch_size):
-            chunk = mem_pos[start:start + batch_size]
-            batch = torch.stack([self.transform(resize_uint8(images[i], self.preprocess)) for i in chunk])
-            for i, p in zip(chunk, self.scores(batch).tolist(), strict=True):
-                h, w = images[i].shape[-2:]
-                results[i] = Prediction(None, p, self.label_for(p),
-                                        warning=size_warning(h, w, self.preprocess.input_size))
+        if check_mode(faces) == "auto" or not file_pos:
+            return super().predict(items, batch_size, progress, faces)
+        results: list[Prediction | None] = [None] * len(items)
+        samples = [Sample(Path(items[i]), REAL) for i in file_pos]  # label unused at inference
+        dataset = ImageDataset(samples, self.preprocess, self.transform, cache=False)
+        workers = None if len(samples) >= 4 * batch_size else 0
+        scores, errors = self.score_dataset(dataset, batch_size, workers, progress)
+        for j, i in enumerate(file_pos):
+            p = scores.get(j)
+            size = dataset.sizes.get(j)
+            warning = size_warning(*size, self.preprocess.input_size) if size else None
+            results[i] = Prediction(str(items[i]), p, self.label_for(p) if p is not None else None, errors.get(j),
+                                    warning=warning)
+        in_memory = [i for i in range(len(items)) if results[i] is None]
+        for i, prediction in zip(in_memory, super().predict([items[i] for i in in_memory], batch_size, False, faces),
+                                 strict=True):
+            results[i] = prediction
         return results  # type: ignore[return-value]

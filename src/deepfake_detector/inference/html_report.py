@@ -10,9 +10,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from deepfake_detector.data.decode import read_image
+from deepfake_detector.data.pillow_decode import decode_rgb_array, read_bytes
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.inference.detector import Detector, Prediction
+from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.utils.html_page import Html, table, write_page
 
 THUMB = 192
@@ -41,7 +42,7 @@ def _img_tag(image: Image.Image, alt: str) -> Html:
 
 def with_boxes(p: Prediction, threshold: float) -> Image.Image:
     """The photo with each face's box drawn (red: scored fake, green: real)."""
-    image = Image.fromarray(read_image(p.path).permute(1, 2, 0).numpy())
+    image = Image.fromarray(decode_rgb_array(read_bytes(p.path), p.path))
     draw = ImageDraw.Draw(image)
     width = max(2, round(max(image.size) / 150))
     for f in p.faces or []:
@@ -71,7 +72,7 @@ def summary(predictions: list[Prediction]) -> dict[str, int]:
             "no face found": sum(p.faces == [] for p in predictions)}
 
 
-def write_html_report(path: str | Path, predictions: list[Prediction], detector: Detector,
+def write_html_report(path: str | Path, predictions: list[Prediction], detector: Predictor,
                       heatmaps: dict[int, Path] | None = None) -> Path:
     """Write the page; ``heatmaps`` maps prediction index -> overlay PNG (from ``--explain``)."""
     path = Path(path)

@@ -6,10 +6,10 @@ import base64
 import threading
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from deepfake_detector.data.decode import decode_bytes
-from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS
+from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS, decode_rgb_array
 from deepfake_detector.inference.analyze import analyze_image
 from deepfake_detector.inference.detector import Detector
 
@@ -55,7 +55,7 @@ class Service:
         if not self._decodes.acquire(timeout=BUSY_TIMEOUT_S):
             raise ServiceBusy("server busy: too many images being processed; retry shortly")
         try:
-            image = decode_bytes(data, filename)
+            image = decode_rgb_array(data, filename)
             with self._lock:
                 prediction, where = analyze_image(self.detector, image, faces, filename)
                 heatmap = self._heatmap(image, prediction) if explain else None
@@ -63,12 +63,12 @@ class Service:
             self._decodes.release()
         result = {"p_fake": prediction.p_fake, "label": prediction.label, "threshold": self.detector.threshold,
                   "faces": prediction.faces, "warning": prediction.warning, "model": self.model_id,
-                  "width": int(image.shape[-1]), "height": int(image.shape[-2])}
+                  "width": int(image.shape[1]), "height": int(image.shape[0])}
         if heatmap is not None:
             result["heatmap_png"] = heatmap
         return result
 
-    def _heatmap(self, image: torch.Tensor, prediction) -> str:
+    def _heatmap(self, image: np.ndarray, prediction) -> str:
         from deepfake_detector.explain.gradcam import explain_prediction, overlay_png
 
         return base64.b64encode(overlay_png(explain_prediction(self.detector, image, prediction))).decode()

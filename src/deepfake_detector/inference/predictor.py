@@ -1,0 +1,90 @@
+"""What every predictor shares: threshold, temperature, preprocessing, faces and the one scoring pipeline.
+
+Two predictors implement :meth:`Predictor.logits` (uint8 crops at the model's input size -> logits): the
+:class:`~deepfake_detector.inference.detector.Detector` (PyTorch, or ONNX Runtime as its runner) and the
+torch-free :class:`~deepfake_detector.inference.onnx_predict.OnnxPredictor`. Everything else (decode, faces,
+crops, batching, aggregation, labels) is :mod:`deepfake_detector.inference.analyze`, the same for both.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from deepfake_detector.data.preprocess import Preprocess
+from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL
+from deepfake_detector.models.bundled import WEIGHTS_FILE
+from deepfake_detector.utils.hashing import file_sha256
+
+if TYPE_CHECKING:
+    from deepfake_detector.faces.detect import FaceDetector
+    from deepfake_detector.inference.prediction import Prediction
+
+# What predict() takes: files, in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8 tensors).
+ImageInput = Any
+
+
+def sigmoid_scores(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """P(fake) = sigmoid(logit / temperature) in float32: the one formula every path uses, so a photo gets
+    the same score through the API, the CLI, the server and evaluation."""
+    z = np.clip(np.asarray(logits, dtype=np.float32) / np.float32(temperature), -80, 80)  # no exp overflow
+    return (1 / (1 + np.exp(-z))).astype(np.float32)
+
+
+class Predictor:
+    """A trained real-vs-fake classifier with its preprocessing and decision threshold (``model.json``)."""
+
+    meta: dict
+
+    def __init__(self, meta: dict) -> None:
+        self.meta = meta
+        self.threshold = float(meta.get("threshold", 0.5))
+        # Temperature scaling fitted on validation (model.json "temperature"); 1.0 leaves scores as trained.
+        self.temperature = float(meta.get("temperature") or 1.0)
+
+    @property
+    def preprocess(self) -> Preprocess:
+        return Preprocess.from_dict(self.meta["preprocess"])
+
+    def logits(self, crops: np.ndarray) -> np.ndarray:
+        """Logits ``(N,)`` for uint8 RGB crops ``(N, H, W, 3)`` already at the model's input size."""
+        raise NotImplementedError
+
+    def p_fake(self, crops: np.ndarray) -> np.ndarray:
+        """P(fake) = sigmoid(logit / temperature) for uint8 crops ``(N, H, W, 3)`` at the input size."""
+        return sigmoid_scores(self.logits(crops), self.temperature)
+
+    def label_for(self, p_fake: float) -> str:
+        return LABEL_NAMES[FAKE if p_fake >= self.threshold else REAL]
+
+    @cached_property
+    def face_detector(self) -> FaceDetector:
+        """MTCNN, created on first use."""
+        from deepfake_detector.faces.detect import FaceDetector
+
+        return FaceDetector()
+
+    @property
+    def model_id(self) -> str:
+        """``<folder name>@<first 12 hex of the weights' SHA-256>``: names exactly which weights answer."""
+        folder = Path(self.meta.get("path") or ".")
+        digest = self.meta.get("weights_sha256")
+        if digest is None and (folder / WEIGHTS_FILE).is_file():
+            digest = file_sha256(folder / WEIGHTS_FILE)
+        return f"{folder.name or self.meta['model']['name']}@{(digest or 'unsaved')[:12]}"
+
+    def predict(self, inputs: ImageInput | list[ImageInput], batch_size: int = 32, progress: bool = False,
+                faces: str = "auto") -> list[Prediction]:
+        """Predict for files and/or in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8 tensors).
+
+        ``faces="auto"`` scores every detected face (square crop with margin, cut at full resolution; image
+        score = max over faces; no face: the whole image, said in ``warning``); ``"off"`` the whole image.
+        A file that cannot be read gets a Prediction with ``error`` set; the others are unaffected.
+        """
+        from deepfake_detector.inference.analyze import predict_with_faces
+
+        items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        return predict_with_faces(self, items, faces, progress, batch_size)
