@@ -81,8 +81,8 @@ def predict_with_faces(predictor: Predictor, items: list[ImageInput], faces: str
                        progress: bool = False, batch_size: int = 32) -> list[Prediction]:
     """One Prediction per input; unreadable files get ``error`` and do not stop the others.
 
-    Per chunk of ``batch_size`` inputs: decode and find faces (two threads, so decoding overlaps the face
-    detector), then score the crops of all images of the chunk in batches.
+    Per chunk of ``batch_size`` inputs: decode and find faces (two threads), then score the crops of all
+    images of the chunk in batches, while the threads already prepare the next chunk.
     """
     check_mode(faces)
 
@@ -93,11 +93,15 @@ def predict_with_faces(predictor: Predictor, items: list[ImageInput], faces: str
             return Prediction(str(item) if isinstance(item, str | Path) else None, None, None, str(exc))
         return path, image, locate_in(predictor, image, faces)
 
+    chunks = [items[start:start + batch_size] for start in range(0, len(items), batch_size)]
     results: list[Prediction] = []
     with ThreadPoolExecutor(max_workers=2) as pool, tqdm(total=len(items), desc="Scoring", unit="img",
                                                           disable=not progress, leave=False) as bar:
-        for start in range(0, len(items), batch_size):
-            prepared = list(pool.map(prepare, items[start:start + batch_size]))
+        pending = [pool.submit(prepare, item) for item in chunks[0]] if chunks else []
+        for k in range(len(chunks)):
+            prepared = [job.result() for job in pending]
+            # the next chunk is decoded and searched for faces while this one is scored
+            pending = [pool.submit(prepare, item) for item in chunks[k + 1]] if k + 1 < len(chunks) else []
             ready = [p for p in prepared if not isinstance(p, Prediction)]
             scores = iter(score_located(predictor, [p[1] for p in ready], [p[2] for p in ready], batch_size))
             for p in prepared:
