@@ -25,6 +25,29 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
+def add_video_options(p: argparse.ArgumentParser) -> None:
+    """How videos are sampled and summed up (inference/video.py, docs/video.md)."""
+    p.add_argument("--frames", type=positive_int, default=32, help="frames sampled evenly per video (default 32)")
+    p.add_argument("--fps", type=positive_float, help="instead of --frames: one frame every 1/FPS seconds")
+    p.add_argument("--aggregate", choices=["track-mean", "confident"], default="track-mean",
+                   help="video score: track-mean (the most suspicious face track's mean; default) or confident "
+                        "(the DFDC winner's rule)")
+
+
+def video_options(args: argparse.Namespace):
+    from deepfake_detector.inference.video import VideoOptions
+
+    return VideoOptions(frames=args.frames, fps=args.fps, aggregate=args.aggregate)
+
+
 def add_backend_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
                    help="inference engine: auto (ONNX Runtime on a CPU, PyTorch on a GPU; the default), torch, "

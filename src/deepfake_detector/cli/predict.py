@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepfake_detector.cli.common import add_backend_option, positive_int
+from deepfake_detector.cli.common import add_backend_option, add_video_options, positive_int, video_options
 from deepfake_detector.errors import ConfigError, DeepfakeDetectorError
 from deepfake_detector.faces.modes import FACE_MODES
 
@@ -20,9 +20,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     detector = load_predictor(args.model, args.backend, needs_torch=bool(args.explain))
     files = expand_paths(args.paths)
     if not files:
-        raise DeepfakeDetectorError("no image files found in the given paths")
-    predictions = detector.predict(files, batch_size=args.batch_size, progress=not args.quiet and len(files) > 64,
-                                   faces=args.faces)
+        raise DeepfakeDetectorError("no image or video files found in the given paths")
+    predictions = detector.predict(files, batch_size=args.batch_size, progress=not args.quiet and len(files) > 1,
+                                   faces=args.faces, video=video_options(args))
     print_table(predictions, limit=None if args.output is None else 20)
     if args.output:
         write_predictions(predictions, args.output, detector)
@@ -98,11 +98,12 @@ def add_predict_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="score image files, folders or globs")
-    p.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or glob patterns")
+    p = sub.add_parser("predict", help="score image and video files, folders or globs")
+    p.add_argument("paths", nargs="+", help="image or video files, folders (searched recursively) or glob patterns")
     p.add_argument("--model", help="model folder written by 'train' (default: the bundled default model)")
     p.add_argument("--output", help="write results to a .csv or .json file")
     add_predict_options(p)
+    add_video_options(p)
     p.add_argument("--batch-size", type=positive_int, default=32)
     add_backend_option(p)
     p.add_argument("--quiet", action="store_true")

@@ -139,14 +139,13 @@ class Detector(Predictor):
                 scores.update(zip(batch["index"].tolist(), self.scores(batch["image"]).tolist(), strict=True))
         return scores, errors
 
-    def predict(self, inputs: ImageInput | list[ImageInput], batch_size: int = 32,
-                progress: bool = False, faces: str = "auto") -> list[Prediction]:
-        """As :meth:`Predictor.predict`; with ``faces="off"`` files are decoded and resized by the training
-        data loader (worker processes for large lists), so whole-image scores match evaluation exactly."""
-        items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+    def predict_images(self, items: list[ImageInput], batch_size: int = 32, progress: bool = False,
+                       faces: str = "auto") -> list[Prediction]:
+        """As :meth:`Predictor.predict_images`; with ``faces="off"`` files are decoded and resized by the
+        training data loader (worker processes for large lists), so whole-image scores match evaluation."""
         file_pos = [i for i, it in enumerate(items) if isinstance(it, str | Path)]
         if check_mode(faces) == "auto" or not file_pos:
-            return super().predict(items, batch_size, progress, faces)
+            return super().predict_images(items, batch_size, progress, faces)
         results: list[Prediction | None] = [None] * len(items)
         samples = [Sample(Path(items[i]), REAL) for i in file_pos]  # label unused at inference
         dataset = ImageDataset(samples, self.preprocess, self.transform, cache=False)
@@ -159,7 +158,7 @@ class Detector(Predictor):
             results[i] = Prediction(str(items[i]), p, self.label_for(p) if p is not None else None, errors.get(j),
                                     warning=warning)
         in_memory = [i for i in range(len(items)) if results[i] is None]
-        for i, prediction in zip(in_memory, super().predict([items[i] for i in in_memory], batch_size, False, faces),
-                                 strict=True):
+        for i, prediction in zip(in_memory, super().predict_images([items[i] for i in in_memory], batch_size,
+                                                                   False, faces), strict=True):
             results[i] = prediction
         return results  # type: ignore[return-value]

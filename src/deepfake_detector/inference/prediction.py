@@ -1,4 +1,4 @@
-"""What a prediction is: one input's P(fake), label, reason it failed, faces and warnings."""
+"""What a prediction is: one input's P(fake), label, reason it failed, faces, warnings and video details."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ class Prediction:
     # faces="auto": one {"box", "crop", "confidence", "p_fake"} per face ([] = none found); None = not searched
     faces: list[dict] | None = None
     warning: str | None = None  # e.g. no face found, or a face much smaller than the model input
+    # videos only: sampling, per-frame scores, face tracks, aggregation rule and threshold (inference/video.py)
+    video: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

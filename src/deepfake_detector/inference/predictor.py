@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL
+from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.models.bundled import WEIGHTS_FILE
 from deepfake_detector.utils.hashing import file_sha256
 
 if TYPE_CHECKING:
     from deepfake_detector.faces.detect import FaceDetector
     from deepfake_detector.inference.prediction import Prediction
+    from deepfake_detector.inference.video import VideoOptions
 
 # What predict() takes: files, in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8 tensors).
 ImageInput = Any
@@ -77,14 +80,34 @@ class Predictor:
         return f"{folder.name or self.meta['model']['name']}@{(digest or 'unsaved')[:12]}"
 
     def predict(self, inputs: ImageInput | list[ImageInput], batch_size: int = 32, progress: bool = False,
-                faces: str = "auto") -> list[Prediction]:
-        """Predict for files and/or in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8 tensors).
+                faces: str = "auto", video: VideoOptions | None = None) -> list[Prediction]:
+        """Predict for image and video files and/or in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8
+        tensors), one Prediction per input, in order.
 
         ``faces="auto"`` scores every detected face (square crop with margin, cut at full resolution; image
         score = max over faces; no face: the whole image, said in ``warning``); ``"off"`` the whole image.
+        Videos (recognised by content) are sampled and summed up as ``video`` says (``inference/video.py``).
         A file that cannot be read gets a Prediction with ``error`` set; the others are unaffected.
         """
+        from deepfake_detector.data.video import is_video
+        from deepfake_detector.inference.video import predict_video
+
+        check_mode(faces)
+        items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        videos = {i for i, item in enumerate(items) if isinstance(item, str | Path) and is_video(item)}
+        photos = [i for i in range(len(items)) if i not in videos]
+        results: list[Prediction | None] = [None] * len(items)
+        for i, prediction in zip(photos, self.predict_images([items[i] for i in photos], batch_size,
+                                                             progress and len(photos) > 1, faces), strict=True):
+            results[i] = prediction
+        for i in tqdm(sorted(videos), desc="Videos", unit="video", disable=not progress or len(videos) < 2,
+                      leave=False):
+            results[i] = predict_video(self, items[i], faces, video, batch_size)
+        return results  # type: ignore[return-value]
+
+    def predict_images(self, items: list[ImageInput], batch_size: int = 32, progress: bool = False,
+                       faces: str = "auto") -> list[Prediction]:
+        """Photos only (files or in-memory): the pipeline of :mod:`deepfake_detector.inference.analyze`."""
         from deepfake_detector.inference.analyze import predict_with_faces
 
-        items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
         return predict_with_faces(self, items, faces, progress, batch_size)

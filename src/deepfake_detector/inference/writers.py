@@ -13,7 +13,7 @@ from deepfake_detector.utils.atomic import write_csv, write_json
 if TYPE_CHECKING:
     from deepfake_detector.inference.detector import Detector
 
-COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces"]
+COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces", "video"]
 
 
 def print_table(predictions: list[Prediction], limit: int | None = None) -> None:
@@ -44,8 +44,8 @@ def check_output_path(path: str | Path) -> Path:
 def write_predictions(predictions: list[Prediction], path: str | Path, detector: Detector) -> None:
     path = check_output_path(path)
     rows = [p.to_dict() for p in predictions]
-    if path.suffix.lower() == ".csv":  # faces as a JSON list in one cell
-        write_csv(path, [{**r, "faces": None if r["faces"] is None else json.dumps(r["faces"])} for r in rows],
-                  COLUMNS)
+    if path.suffix.lower() == ".csv":  # faces and video details as JSON in one cell each
+        nested = ("faces", "video")
+        write_csv(path, [r | {k: None if r[k] is None else json.dumps(r[k]) for k in nested} for r in rows], COLUMNS)
     else:
         write_json(path, {"model": detector.meta.get("path"), "threshold": detector.threshold, "predictions": rows})
