@@ -26,6 +26,13 @@ class ImageDecodeError(DeepfakeDetectorError):
     """One image file cannot be read (empty, truncated, corrupt or not an image)."""
 
 
+class VideoDecodeError(ImageDecodeError):
+    """One video file cannot be read (empty, truncated, corrupt, no video stream) or no frame of it decodes.
+
+    A subclass of :class:`ImageDecodeError`, so whatever skips an unreadable image skips an unreadable video too.
+    """
+
+
 class ModelLoadError(DeepfakeDetectorError):
     """A saved model or its weights cannot be loaded."""
 
