@@ -6,24 +6,11 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure  # figures without pyplot: no global backend switch, no display needed
 
 from deepfake_detector.evaluation.ranking import roc_auc, roc_points
-from deepfake_detector.utils.atomic import atomic_path
+from deepfake_detector.utils.figures import new_figure, save_png
 
 _REAL_COLOR, _FAKE_COLOR = "#2b7bba", "#d7301f"
-
-
-def new_figure(*args, figsize: tuple[float, float], **kwargs):
-    """A new figure and its axes (``Figure.subplots`` arguments): the only way the toolkit makes plots."""
-    fig = Figure(figsize=figsize)
-    return fig, fig.subplots(*args, **kwargs)
-
-
-def save_png(fig: Figure, path: str | Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
-    return Path(path)
 
 
 def plot_confusion_matrix(tp: int, tn: int, fp: int, fn: int, path: str | Path, title: str = "") -> Path:

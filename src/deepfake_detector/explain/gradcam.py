@@ -112,8 +112,24 @@ def output_name(path: str | None, index: int) -> str:
     return f"{index:04d}-{Path(path).stem if path else 'image'}.cam.png"
 
 
+def most_suspicious_frame(prediction: Prediction) -> tuple[np.ndarray, Prediction]:
+    """A video's most suspicious sampled frame, and a photo-like Prediction of it (its faces' crops and scores)."""
+    from deepfake_detector.inference.prediction import Prediction
+    from deepfake_detector.inference.video import sampled_images, suspicious_faces
+
+    frames, video = sampled_images(prediction), prediction.video
+    top = suspicious_faces(prediction, 1)
+    if not top:  # whole frames were scored
+        best = max(video["frames"], key=lambda f: f["p_fake"])
+        label = "fake" if best["p_fake"] >= video["threshold"] else "real"
+        return frames[best["frame"]], Prediction(prediction.path, best["p_fake"], label)
+    faces = [f for t in video["tracks"] for f in t["frames"] if f["frame"] == top[0]["frame"]]
+    return frames[top[0]["frame"]], Prediction(prediction.path, top[0]["p_fake"], prediction.label, faces=faces)
+
+
 def write_explanations(detector: Detector, predictions: list[Prediction], out_dir: str | Path) -> dict[int, Path]:
-    """Write one overlay PNG per readable file prediction into ``out_dir``; returns ``{index: png path}``."""
+    """Write one overlay PNG per readable file prediction into ``out_dir`` (for a video: its most suspicious
+    frame); returns ``{index: png path}``."""
     from deepfake_detector.inference.analyze import load_input
     from deepfake_detector.utils.atomic import atomic_path
 
@@ -124,7 +140,8 @@ def write_explanations(detector: Detector, predictions: list[Prediction], out_di
         if p.error is not None or p.path is None:
             continue
         target = out / output_name(p.path, i)
+        image, scored = most_suspicious_frame(p) if p.video else (load_input(p.path)[1], p)
         with atomic_path(target) as tmp:
-            tmp.write_bytes(overlay_png(explain_prediction(detector, load_input(p.path)[1], p)))
+            tmp.write_bytes(overlay_png(explain_prediction(detector, image, scored)))
         written[i] = target
     return written

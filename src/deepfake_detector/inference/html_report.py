@@ -14,10 +14,13 @@ from deepfake_detector.data.pillow_decode import decode_rgb_array, read_bytes
 from deepfake_detector.errors import DeepfakeDetectorError
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.predictor import Predictor
+from deepfake_detector.inference.timeline import timeline_png
+from deepfake_detector.inference.video import sampled_images, suspicious_faces
 from deepfake_detector.utils.html_page import Html, table, write_page
 
 THUMB = 192
 _STYLE = """<style>.thumb{width:auto;max-width:192px;max-height:192px;display:block}
+.timeline{width:420px;display:block;margin:.3em 0} .crop{width:72px;height:72px;margin-right:4px}
 th{cursor:pointer;user-select:none} th:after{content:" \\2195";color:#aaa} .fake{color:#b00020;font-weight:bold}
 .real{color:#1b7f3b;font-weight:bold} td{vertical-align:middle;overflow-wrap:anywhere}</style>"""
 # Click a header to sort by it (numbers numerically, text alphabetically); click again to reverse.
@@ -34,22 +37,52 @@ def data_uri(image: Image.Image, fmt: str = "JPEG") -> str:
     return f"data:image/{fmt.lower()};base64,{base64.b64encode(buf.getvalue()).decode()}"
 
 
-def _img_tag(image: Image.Image, alt: str) -> Html:
+def _img_tag(image: Image.Image, alt: str, css: str = "thumb") -> Html:
     image = image.copy()
-    image.thumbnail((THUMB, THUMB))
-    return Html(f'<img class="thumb" alt="{html.escape(alt)}" src="{data_uri(image)}">')
+    image.thumbnail((THUMB, THUMB) if css == "thumb" else (96, 96))
+    return Html(f'<img class="{css}" alt="{html.escape(alt)}" title="{html.escape(alt)}" src="{data_uri(image)}">')
 
 
-def with_boxes(p: Prediction, threshold: float) -> Image.Image:
-    """The photo with each face's box drawn (red: scored fake, green: real)."""
-    image = Image.fromarray(decode_rgb_array(read_bytes(p.path), p.path))
+def draw_boxes(image: Image.Image, faces: list[dict], threshold: float) -> Image.Image:
+    """Each face's box drawn on ``image`` (red: scored fake, green: real)."""
     draw = ImageDraw.Draw(image)
     width = max(2, round(max(image.size) / 150))
-    for f in p.faces or []:
+    for f in faces:
         x, y, w, h = f["box"]
         draw.rectangle([x, y, x + w, y + h], outline="#e0002a" if f["p_fake"] >= threshold else "#18b04a",
                        width=width)
     return image
+
+
+def with_boxes(p: Prediction, threshold: float) -> Image.Image:
+    """The photo with each face's box drawn."""
+    return draw_boxes(Image.fromarray(decode_rgb_array(read_bytes(p.path), p.path)), p.faces or [], threshold)
+
+
+def _png_tag(png: bytes, alt: str, css: str = "timeline") -> Html:
+    return Html(f'<img class="{css}" alt="{html.escape(alt)}" src="data:image/png;base64,'
+                f'{base64.b64encode(png).decode()}">')
+
+
+def video_cell(p: Prediction) -> Html:
+    """A video at a glance: its most suspicious frame (boxes drawn), the P(fake) timeline of every face track,
+    and the most suspicious face crops."""
+    threshold = p.video["threshold"]
+    frames = sampled_images(p)
+    top = suspicious_faces(p)
+    if top:
+        index = top[0]["frame"]
+        same_frame = [f for t in p.video["tracks"] for f in t["frames"] if f["frame"] == index]
+        still = draw_boxes(Image.fromarray(frames[index]), same_frame, threshold)
+    else:
+        index = max(p.video["frames"], key=lambda f: f["p_fake"])["frame"]
+        still = Image.fromarray(frames[index])
+    crops = "".join(_img_tag(Image.fromarray(frames[f["frame"]][f["crop"][1]:f["crop"][1] + f["crop"][3],
+                                                                 f["crop"][0]:f["crop"][0] + f["crop"][2]]),
+                             f"face {f['track']} at {f['time']:.1f} s: P(fake) {f['p_fake']:.2f}", "crop")
+                    for f in top)
+    return Html(f"{_img_tag(still, p.path or '')}{_png_tag(timeline_png(p), 'P(fake) over time')}"
+                f"<div>{crops}</div>")
 
 
 def _label(p: Prediction) -> Html:
@@ -57,8 +90,13 @@ def _label(p: Prediction) -> Html:
 
 
 def _row(p: Prediction, threshold: float, heatmap: Path | None, explain: bool) -> list:
-    thumb = _img_tag(with_boxes(p, threshold), p.path or "") if p.error is None and p.path else Html("")
+    if p.error is not None or not p.path:
+        thumb = Html("")
+    else:
+        thumb = video_cell(p) if p.video else _img_tag(with_boxes(p, threshold), p.path)
     faces = len(p.faces) if p.faces is not None else "off"
+    if p.video:
+        faces = f"{len(p.video['tracks'])} track(s), {len(p.video['frames'])} frames"
     row = [thumb, *([_img_tag(Image.open(heatmap), "heatmap") if heatmap else Html("")] if explain else []),
            p.path, p.p_fake, _label(p), faces, p.error or p.warning or ""]
     return row
@@ -66,10 +104,11 @@ def _row(p: Prediction, threshold: float, heatmap: Path | None, explain: bool) -
 
 def summary(predictions: list[Prediction]) -> dict[str, int]:
     """Counts shown at the top of the page."""
-    return {"images": len(predictions), "fake": sum(p.label == "fake" for p in predictions),
+    return {"files": len(predictions), "fake": sum(p.label == "fake" for p in predictions),
             "real": sum(p.label == "real" for p in predictions),
             "unreadable": sum(p.error is not None for p in predictions),
-            "no face found": sum(p.faces == [] for p in predictions)}
+            "no face found": sum(p.faces == [] for p in predictions),
+            "videos": sum(p.video is not None for p in predictions)}
 
 
 def write_html_report(path: str | Path, predictions: list[Prediction], detector: Predictor,
@@ -83,7 +122,8 @@ def write_html_report(path: str | Path, predictions: list[Prediction], detector:
     header = ["image", *(["heatmap"] if explain else []), "file", "P(fake)", "label", "faces", "note"]
     rows = [_row(p, detector.threshold, (heatmaps or {}).get(i), explain) for i, p in enumerate(predictions)]
     body = (_STYLE + f"<div class='cards'>{cards}</div>"
-            + "<p>Boxes: detected faces (red scored fake, green real); image score = max over its faces. "
+            + "<p>Boxes: detected faces (red scored fake, green real); image score = max over its faces. Videos: "
+            + "the most suspicious frame, P(fake) over time per face track, and the most suspicious face crops. "
             + "Click a column header to sort.</p>" + table(header, rows) + _SORT_JS)
     model = detector.meta.get("path") or detector.meta.get("model", {}).get("name", "")
     return write_page(path, "deepfake-detector predictions",

@@ -131,3 +131,17 @@ def predict_video(predictor: Predictor, path: str | Path, faces: str = "auto", o
     }
     label = LABEL_NAMES[FAKE if p >= threshold else REAL]
     return Prediction(str(path), p, label, None, None, "; ".join(warnings) or None, details)
+
+
+def suspicious_faces(prediction: Prediction, k: int = 3) -> list[dict]:
+    """The ``k`` face detections with the highest P(fake), most suspicious first (rows of ``video.tracks``)."""
+    rows = [f | {"track": t["id"]} for t in prediction.video["tracks"] for f in t["frames"]]
+    return sorted(rows, key=lambda f: -f["p_fake"])[:k]
+
+
+def sampled_images(prediction: Prediction) -> dict[int, np.ndarray]:
+    """The video's sampled frames again (frame number -> RGB image): sampling is deterministic, so the same
+    options give the same frames (for reports and heatmaps, which need pixels the Prediction does not keep)."""
+    sampling = prediction.video["sampling"]
+    sampled = sample_frames(prediction.path, sampling["frames"], sampling["fps"], sampling["max_duration_s"])
+    return {f.index: f.image for f in sampled.frames}
