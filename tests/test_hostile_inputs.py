@@ -150,7 +150,8 @@ def test_bad_options_are_refused_before_any_work(tiny_model: Path, monkeypatch, 
 
 @pytest.fixture
 def client(tiny_model: Path) -> TestClient:
-    return TestClient(create_app(Service(Detector.load(tiny_model, device="cpu")), max_upload=1024 * 1024))
+    service = Service(Detector.load(tiny_model, device="cpu"))
+    return TestClient(create_app(service, max_upload=1024 * 1024, max_video_upload=2 * 1024 * 1024))
 
 
 def test_server_errors_are_one_json_shape(client: TestClient, odd) -> None:
@@ -158,7 +159,7 @@ def test_server_errors_are_one_json_shape(client: TestClient, odd) -> None:
         r = getattr(client, method)(url)
         assert r.status_code in (404, 405) and set(r.json()) == {"error"}
     r = client.post("/v1/predict", files={"file": ("bomb.png", odd["bomb.png"].read_bytes(), "image/png")})
-    assert r.status_code == 400 and "megapixel" in r.json()["error"]
+    assert r.status_code == 422 and "megapixel" in r.json()["error"]  # understood, but over the limit
 
 
 def test_chunked_upload_is_stopped_at_the_limit(tiny_model: Path) -> None:
@@ -168,7 +169,8 @@ def test_chunked_upload_is_stopped_at_the_limit(tiny_model: Path) -> None:
 
     import uvicorn
 
-    inner = create_app(Service(Detector.load(tiny_model, device="cpu")), max_upload=1024 * 1024)
+    inner = create_app(Service(Detector.load(tiny_model, device="cpu")), max_upload=1024 * 1024,
+                       max_video_upload=1024 * 1024)
     received = [0]
 
     async def app(scope, receive, send):  # counts the body bytes the app pulled from the connection

@@ -19,7 +19,8 @@ FACE = sorted((ORIGINALS / "real").glob("*.jpg"))[0]
 
 @pytest.fixture
 def client(tiny_model: Path) -> TestClient:
-    return TestClient(create_app(Service(Detector.load(tiny_model, device="cpu")), max_upload=1024 * 1024))
+    service = Service(Detector.load(tiny_model, device="cpu"))
+    return TestClient(create_app(service, max_upload=1024 * 1024, max_video_upload=2 * 1024 * 1024))
 
 
 def test_health_names_the_model(client: TestClient) -> None:
@@ -62,7 +63,7 @@ def test_huge_request_rejected_before_reading(client: TestClient) -> None:
 
 def test_concurrent_requests_agree_and_never_overlap_in_the_model(tiny_model: Path) -> None:
     service = Service(Detector.load(tiny_model, device="cpu"))
-    client = TestClient(create_app(service, max_upload=1024 * 1024))
+    client = TestClient(create_app(service, max_upload=1024 * 1024, max_video_upload=2 * 1024 * 1024))
     data = FACE.read_bytes()
     active, peak, logits = [0], [0], service.detector.logits
     guard = threading.Lock()

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from deepfake_detector.data.video import VideoInfo, is_video, probe, sample_frames
-from deepfake_detector.errors import ImageDecodeError, VideoDecodeError
+from deepfake_detector.errors import ImageDecodeError, TooLargeError, VideoDecodeError
 
 from .conftest import DATA_140K  # noqa: F401  (naming it makes conftest skip these tests without the shared photos)
 from .video_clips import FACES, faces, write_clip
@@ -178,7 +178,7 @@ def test_an_8k_frame_is_read_and_a_cap_below_it_refuses_it_from_the_header(image
     assert result.frames[0].image.shape == (4320, 7680, 3)
     assert np.abs(result.frames[0].image.astype(np.int16) - big).mean() < 12
     monkeypatch.setenv("DEEPFAKE_DETECTOR_MAX_PIXELS", "30000000")
-    with pytest.raises(VideoDecodeError, match=r"7680x4320 \(33.2 megapixels\), over the 30 megapixel limit"):
+    with pytest.raises(TooLargeError, match=r"7680x4320 \(33.2 megapixels\), over the 30 megapixel limit"):
         probe(path)
 
 
@@ -232,7 +232,7 @@ def test_bad_files_raise_one_line_naming_the_file(kind, message, streamable, tmp
 
 def test_frames_over_the_pixel_cap_are_refused(clip, monkeypatch) -> None:
     monkeypatch.setenv("DEEPFAKE_DETECTOR_MAX_PIXELS", "60000")
-    with pytest.raises(VideoDecodeError, match=r"256x256 \(0.0655 megapixels\), over the 0.06 megapixel limit"):
+    with pytest.raises(TooLargeError, match=r"256x256 \(0.0655 megapixels\), over the 0.06 megapixel limit"):
         sample_frames(clip)
 
 

@@ -26,6 +26,10 @@ class ImageDecodeError(DeepfakeDetectorError):
     """One image file cannot be read (empty, truncated, corrupt or not an image)."""
 
 
+class TooLargeError(ImageDecodeError):
+    """An image or video over one of the toolkit's limits (pixels, or a service's duration): never decoded."""
+
+
 class VideoDecodeError(ImageDecodeError):
     """One video file cannot be read (empty, truncated, corrupt, no video stream) or no frame of it decodes.
 

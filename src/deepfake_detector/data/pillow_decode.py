@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from deepfake_detector.errors import ImageDecodeError, first_line
+from deepfake_detector.errors import ImageDecodeError, TooLargeError, first_line
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
@@ -60,13 +60,13 @@ def read_header(data: bytes, name: str) -> Header:
                 except Exception:  # a corrupt EXIF block only loses the orientation
                     orientation = 1
     except Image.DecompressionBombError:
-        raise ImageDecodeError(f"{name}: image too large to decode safely (over {limit / 1e6:g} megapixels)") from None
+        raise TooLargeError(f"{name}: image too large to decode safely (over {limit / 1e6:g} megapixels)") from None
     except UnidentifiedImageError:
         raise ImageDecodeError(f"{name}: not an image or unsupported format") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageDecodeError(f"{name}: corrupt or truncated image ({_short_reason(exc)})") from None
     if width * height > limit:
-        raise ImageDecodeError(f"{name}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels), over "
+        raise TooLargeError(f"{name}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels), over "
                                f"the {limit / 1e6:g} megapixel limit (DEEPFAKE_DETECTOR_MAX_PIXELS)")
     if width == 0 or height == 0:
         raise ImageDecodeError(f"{name}: empty image ({width}x{height} pixels)")

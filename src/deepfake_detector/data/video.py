@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from deepfake_detector.data.pillow_decode import max_pixels
-from deepfake_detector.errors import VideoDecodeError, first_line
+from deepfake_detector.errors import TooLargeError, VideoDecodeError, first_line
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi"})
 
@@ -85,11 +85,14 @@ def is_video(path: str | Path) -> bool:
             head = file.read(12)
     except OSError:
         head = b""
+    return looks_like_video(head) or path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def looks_like_video(head: bytes) -> bool:
+    """Whether a file's first 12 bytes say MP4/MOV, Matroska/WebM or AVI."""
     if head[4:8] == b"ftyp":
-        sniffed = head[8:12] not in _NOT_VIDEO_BRANDS
-    else:
-        sniffed = head.startswith(b"\x1aE\xdf\xa3") or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
-    return sniffed or path.suffix.lower() in VIDEO_EXTENSIONS
+        return head[8:12] not in _NOT_VIDEO_BRANDS
+    return head.startswith(b"\x1aE\xdf\xa3") or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -346,7 +349,7 @@ def _quarter_turns(degrees: float) -> int:
 def _check_pixels(name: str, width: int, height: int) -> None:
     limit = max_pixels()
     if width * height > limit:
-        raise VideoDecodeError(f"{name}: video frames are {width}x{height} ({width * height / 1e6:.3g} megapixels), "
+        raise TooLargeError(f"{name}: video frames are {width}x{height} ({width * height / 1e6:.3g} megapixels), "
                                f"over the {limit / 1e6:g} megapixel limit (DEEPFAKE_DETECTOR_MAX_PIXELS)")
 
 

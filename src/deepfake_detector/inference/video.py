@@ -28,7 +28,7 @@ import numpy as np
 
 from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL
 from deepfake_detector.data.video import SampledVideo, sample_frames
-from deepfake_detector.errors import VideoDecodeError
+from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.locate import Located
 from deepfake_detector.faces.tracks import link_tracks
 from deepfake_detector.inference.analyze import locate_in, score_located
@@ -103,7 +103,7 @@ def predict_video(predictor: Predictor, path: str | Path, faces: str = "auto", o
     options = options or VideoOptions()
     try:
         sampled = sample_frames(path, options.frames, options.fps, options.max_duration_s)
-    except VideoDecodeError as exc:
+    except ImageDecodeError as exc:  # unreadable, or over the pixel limit
         return Prediction(str(path), None, None, str(exc))
     images = [f.image for f in sampled.frames]
     with ThreadPoolExecutor(max_workers=2) as pool:  # as for photos: MTCNN in two threads

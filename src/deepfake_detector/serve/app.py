@@ -15,10 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from deepfake_detector.errors import ImageDecodeError
+from deepfake_detector.errors import ImageDecodeError, TooLargeError
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.serve.page import PAGE
-from deepfake_detector.serve.service import MAX_UPLOAD, Service, ServiceBusy, accepted_type
+from deepfake_detector.serve.service import MAX_UPLOAD, MAX_VIDEO_UPLOAD, Service, ServiceBusy, upload_kind
 
 FORM_OVERHEAD = 64 * 1024  # multipart headers around the file
 
@@ -27,14 +27,19 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def create_app(service: Service, max_upload: int = MAX_UPLOAD) -> FastAPI:
+def create_app(service: Service, max_upload: int = MAX_UPLOAD, max_video_upload: int = MAX_VIDEO_UPLOAD) -> FastAPI:
     """The app around an already loaded model (loaded once, at startup)."""
-    app = FastAPI(title="deepfake-detector", version="1", max_body_size=max_upload + FORM_OVERHEAD)
-    too_big = f"image larger than {max_upload // (1024 * 1024)} MB"
+    limits = {"image": max_upload, "video": max_video_upload}
+    largest = max(limits.values())
+    app = FastAPI(title="deepfake-detector", version="1", max_body_size=largest + FORM_OVERHEAD)
+
+    def too_big(kind: str) -> str:
+        return f"{kind} larger than {limits[kind] // (1024 * 1024)} MB"
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = too_big if exc.status_code == 413 else str(exc.detail)
+        message = too_big("video" if largest == max_video_upload else "image") if exc.status_code == 413 \
+            else str(exc.detail)
         return error(exc.status_code, message)
 
     @app.exception_handler(Exception)
@@ -57,15 +62,18 @@ def create_app(service: Service, max_upload: int = MAX_UPLOAD) -> FastAPI:
     @app.post("/v1/predict")
     async def predict(file: Annotated[UploadFile, File()], faces: Literal["auto", "off"] = "auto",
                       explain: bool = False):
-        if not accepted_type(file.content_type, file.filename):
+        kind = upload_kind(file.content_type, file.filename)
+        if kind is None:
             return error(415, f"unsupported media type {file.content_type!r}: upload a JPEG, PNG, WebP, GIF, BMP "
-                              "or TIFF image")
-        data = await file.read(max_upload + 1)
-        if len(data) > max_upload:
-            return error(413, too_big)
+                              "or TIFF image, or an MP4, MOV, WebM, MKV or AVI video")
+        data = await file.read(limits[kind] + 1)
+        if len(data) > limits[kind]:
+            return error(413, too_big(kind))
         name = Path(file.filename or "upload").name
         try:
             return await run_in_threadpool(service.predict, data, name, faces, explain)
+        except TooLargeError as exc:  # over the pixel or duration limit: understood, but refused
+            return error(422, str(exc))
         except ImageDecodeError as exc:
             return error(400, str(exc))
         except ServiceBusy as exc:

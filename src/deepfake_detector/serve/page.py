@@ -1,15 +1,19 @@
-"""The upload page served at ``/``: pick a photo, see the verdict, P(fake), faces and the heatmap."""
+"""The upload page served at ``/``: pick a photo or a video, see the verdict, P(fake), faces and the heatmap;
+a video plays beside its P(fake) timeline."""
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deepfake-detector</title>
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222}
 #verdict{font-size:1.8em;font-weight:bold;margin:.5em 0} .fake{color:#b00020} .real{color:#1b7f3b}
-.err{color:#a04000} img{max-width:100%;border-radius:6px} small{color:#666}</style></head><body>
-<h1>Is this face photo real or generated?</h1>
-<form id="form"><input type="file" id="file" name="file" accept="image/*" required>
+.err{color:#a04000} img{max-width:100%;border-radius:6px} small{color:#666} [hidden]{display:none !important}</style></head><body>
+<h1>Is this face real or generated?</h1>
+<form id="form"><input type="file" id="file" name="file" accept="image/*,video/*" required>
 <label><input type="checkbox" id="faces" checked> find faces</label>
 <button type="submit" id="go">Check</button></form>
-<div id="verdict"></div><div id="details"></div><img id="heatmap" alt="" hidden>
+<div id="verdict"></div><div id="details"></div>
+<div id="clip" hidden style="display:flex;gap:1em;flex-wrap:wrap;align-items:center">
+<video id="player" controls muted style="max-width:360px"></video><img id="timeline" alt="P(fake) over time"
+ style="max-width:380px"></div><img id="heatmap" alt="" hidden>
 <p><small>Heatmap: Grad-CAM of the model's decision. Scores are P(fake) from a model trained on FFHQ vs
 StyleGAN faces; treat them as evidence, not proof.</small></p>
 <script>
@@ -18,7 +22,9 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
   var verdict = document.getElementById("verdict"), details = document.getElementById("details");
   var img = document.getElementById("heatmap"), file = document.getElementById("file").files[0];
   if (!file) return;
+  var clip = document.getElementById("clip"), player = document.getElementById("player");
   verdict.textContent = "checking\\u2026"; verdict.className = ""; details.textContent = ""; img.hidden = true;
+  clip.hidden = true; if (player.src) URL.revokeObjectURL(player.src);
   var body = new FormData(); body.append("file", file);
   var faces = document.getElementById("faces").checked ? "auto" : "off";
   try {
@@ -28,6 +34,12 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
     verdict.textContent = j.label.toUpperCase() + "  (P(fake) = " + j.p_fake.toFixed(3) + ")";
     verdict.className = j.label;
     var n = j.faces === null ? "face search off" : j.faces.length + " face(s)";
+    if (j.video) {
+      n = j.video.frames.length + " frames, " + j.video.tracks.length + " face track(s), " + j.video.aggregate;
+      player.src = URL.createObjectURL(file);
+      document.getElementById("timeline").src = "data:image/png;base64," + j.timeline_png;
+      clip.hidden = false;
+    }
     details.textContent = n + " \\u00b7 threshold " + j.threshold.toFixed(3) + " \\u00b7 model " + j.model
       + (j.warning ? " \\u00b7 " + j.warning : "");
     if (j.heatmap_png) { img.src = "data:image/png;base64," + j.heatmap_png; img.hidden = false; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import tempfile
 import threading
 from pathlib import Path
 
@@ -10,19 +11,33 @@ import numpy as np
 import torch
 
 from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS, decode_rgb_array
+from deepfake_detector.data.video import VIDEO_EXTENSIONS, looks_like_video, probe
+from deepfake_detector.errors import ImageDecodeError, TooLargeError
 from deepfake_detector.inference.analyze import analyze_image
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.inference.timeline import timeline_png
+from deepfake_detector.inference.video import VideoOptions, predict_video
 
-MAX_UPLOAD = 10 * 1024 * 1024  # bytes
+MAX_UPLOAD = 10 * 1024 * 1024  # bytes, an image
+MAX_VIDEO_UPLOAD = 100 * 1024 * 1024  # bytes, a video
+MAX_VIDEO_SECONDS = 300.0  # longer videos are refused (422): scoring time grows with decoding
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"})
+VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-msvideo",
+                         "video/avi", "video/x-m4v"})
 
 
-def accepted_type(content_type: str | None, filename: str | None) -> bool:
-    """An image media type, or (for clients that send octet-stream) an image file extension."""
+def upload_kind(content_type: str | None, filename: str | None) -> str | None:
+    """"image" or "video" from the media type, or (for clients that send octet-stream) from the file
+    extension; None if neither is accepted."""
     if content_type in IMAGE_TYPES:
-        return True
-    generic = content_type in (None, "", "application/octet-stream")
-    return generic and Path(filename or "").suffix.lower() in IMAGE_EXTENSIONS
+        return "image"
+    if content_type in VIDEO_TYPES:
+        return "video"
+    if content_type not in (None, "", "application/octet-stream"):
+        return None
+    suffix = Path(filename or "").suffix.lower()
+    return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
 
 
 MAX_CONCURRENT_DECODES = 2  # decoded images held at once (each up to the pixel cap): bounds memory
@@ -38,22 +53,31 @@ class Service:
     once, and inference is serialised by a lock."""
 
     def __init__(self, detector: Detector, threads: int | None = None,
-                 max_decodes: int = MAX_CONCURRENT_DECODES) -> None:
+                 max_decodes: int = MAX_CONCURRENT_DECODES, max_video_seconds: float = MAX_VIDEO_SECONDS,
+                 video: VideoOptions | None = None) -> None:
         if threads:
             torch.set_num_threads(threads)
         self.detector = detector
         self.model_id = detector.model_id
         self._lock = threading.Lock()
         self._decodes = threading.BoundedSemaphore(max_decodes)
+        self.max_video_seconds = max_video_seconds
+        self.video = video or VideoOptions()
 
     def info(self) -> dict:
         return {"status": "ok", "model": self.model_id, "threshold": self.detector.threshold,
                 "input_size": list(self.detector.preprocess.input_size)}
 
-    def predict(self, data: bytes, filename: str = "upload", faces: str = "auto", explain: bool = False) -> dict:
-        """Decode (ImageDecodeError if unreadable), score and optionally explain one uploaded image."""
+    def _slot(self) -> None:
         if not self._decodes.acquire(timeout=BUSY_TIMEOUT_S):
             raise ServiceBusy("server busy: too many images being processed; retry shortly")
+
+    def predict(self, data: bytes, filename: str = "upload", faces: str = "auto", explain: bool = False) -> dict:
+        """Decode (ImageDecodeError if unreadable; TooLargeError over a limit), score and optionally explain
+        one uploaded image or video (recognised by content)."""
+        if looks_like_video(data[:12]) or Path(filename).suffix.lower() in VIDEO_EXTENSIONS:
+            return self.predict_video(data, filename, faces, explain)
+        self._slot()
         try:
             image = decode_rgb_array(data, filename)
             with self._lock:
@@ -67,6 +91,46 @@ class Service:
         if heatmap is not None:
             result["heatmap_png"] = heatmap
         return result
+
+    def predict_video(self, data: bytes, filename: str = "upload.mp4", faces: str = "auto",
+                      explain: bool = False) -> dict:
+        """Score one uploaded video: refused over the duration or pixel limits, else sampled and scored as
+        ``predict`` does, with its timeline plot (PNG, base64) and per-frame details."""
+        self._slot()
+        try:
+            with tempfile.TemporaryDirectory(prefix="deepfake-detector-upload-") as folder:
+                path = Path(folder) / f"upload{Path(filename).suffix.lower() or '.mp4'}"
+                path.write_bytes(data)
+                try:
+                    prediction, heatmap = self._score_video(path, faces, explain)
+                except ImageDecodeError as exc:  # name the upload, not the temporary file
+                    raise type(exc)(str(exc).replace(str(path), filename)) from None
+        finally:
+            self._decodes.release()
+        if prediction.error:
+            raise ImageDecodeError(prediction.error.replace(str(path), filename))
+        video = prediction.video
+        result = {"p_fake": prediction.p_fake, "label": prediction.label, "threshold": video["threshold"],
+                  "faces": None, "warning": prediction.warning and prediction.warning.replace(str(path), filename),
+                  "model": self.model_id, "width": video["width"], "height": video["height"], "video": video,
+                  "timeline_png": base64.b64encode(timeline_png(prediction)).decode()}
+        if heatmap is not None:
+            result["heatmap_png"] = heatmap
+        return result
+
+    def _score_video(self, path: Path, faces: str, explain: bool) -> tuple[Prediction, str | None]:
+        info = probe(path)
+        if info.duration_s > self.max_video_seconds:
+            raise TooLargeError(f"{path}: video is {info.duration_s:.0f} s long, over the "
+                                f"{self.max_video_seconds:g} s limit")
+        with self._lock:
+            prediction = predict_video(self.detector, path, faces, self.video)
+            heatmap = None
+            if explain and prediction.error is None:
+                from deepfake_detector.explain.gradcam import most_suspicious_frame
+
+                heatmap = self._heatmap(*most_suspicious_frame(prediction))
+        return prediction, heatmap
 
     def _heatmap(self, image: np.ndarray, prediction) -> str:
         from deepfake_detector.explain.gradcam import explain_prediction, overlay_png
