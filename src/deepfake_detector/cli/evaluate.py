@@ -5,13 +5,56 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepfake_detector.cli.common import fmt, positive_int, summary
+from deepfake_detector.cli.common import add_video_options, fmt, positive_int, summary, video_options
 from deepfake_detector.errors import DeepfakeDetectorError
+
+
+def _with_ci(metrics: dict, key: str) -> str:
+    ci = metrics["ci95"].get(key)
+    return fmt(metrics[key]) + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
+
+
+def cmd_evaluate_videos(args: argparse.Namespace) -> int:
+    """A --data folder of videos: video- and frame-level metrics, optionally choosing the video threshold first."""
+    from deepfake_detector.evaluation import parse_policy
+    from deepfake_detector.evaluation.video import MODEL_POLICY, evaluate_videos
+
+    image_only = [flag for flag, value in (("--split", args.split), ("--perturb", args.perturb),
+                                           ("--set-threshold", args.set_threshold),
+                                           ("--temperature-scaling", args.temperature_scaling)) if value]
+    if image_only or len(args.data) > 1:
+        raise DeepfakeDetectorError(f"{args.data[0]}: a video folder is evaluated alone and without "
+                                    f"{', '.join(image_only) or 'other --data sets'}")
+    if args.set_video_threshold not in (None, MODEL_POLICY):
+        try:
+            parse_policy(args.set_video_threshold)
+        except ValueError as exc:
+            raise DeepfakeDetectorError(str(exc)) from None
+    result = evaluate_videos(args.model, args.data[0], args.out, video_options(args), args.set_video_threshold,
+                             args.batch_size, progress=not args.quiet)
+    m, frames = result.metrics, result.metrics["frame_level"]
+    print(f"videos: {summary(m)}")
+    print(f"  video roc_auc={_with_ci(m, 'roc_auc')}  frame roc_auc={_with_ci(frames, 'roc_auc')} "
+          f"({frames['n']} frames)")
+    print(f"  at video threshold {m['threshold']:.4f} from the {m['threshold_from']}: "
+          f"accuracy={_with_ci(m, 'accuracy')}  recall={_with_ci(m, 'recall')}  fpr={_with_ci(m, 'fpr')}")
+    if args.set_video_threshold is not None:
+        print(f"video threshold chosen on these {m['n']} validation videos ({m['threshold_policy']}), stored in "
+              f"{m['model']}/model.json: the figures above are validation figures, not a test result")
+    if result.bad_files:
+        print(f"skipped {len(result.bad_files)} bad file(s): see bad_files.csv under {result.out_dir}")
+    print(f"metrics: {result.out_dir / 'metrics.json'}\nreport:  {result.report}")
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from deepfake_detector.evaluation import evaluate, parse_perturbations, parse_policy
+    from deepfake_detector.evaluation.video import holds_videos
 
+    if args.data and any(holds_videos(d) for d in args.data):
+        return cmd_evaluate_videos(args)
+    if args.set_video_threshold is not None:
+        raise DeepfakeDetectorError("--set-video-threshold needs a --data folder of videos (real/, fake/)")
     try:  # check the options before any work
         parse_perturbations(args.perturb or [])
         if args.set_threshold is not None:
@@ -52,7 +95,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="model folder written by 'train'")
     p.add_argument("--data", nargs="+",
                    help="dataset folder(s) or CSV manifest(s); several give a cross-dataset table "
-                        "(default: the run's own saved splits, reported per source)")
+                        "(default: the run's own saved splits, reported per source); a folder whose real/ and "
+                        "fake/ hold videos is evaluated per video and per frame")
     p.add_argument("--split", help="train, valid, test or all (default: test if the dataset has one, else all)")
     p.add_argument("--out", help="output folder (default <model>/eval-<split>, or <model>/eval-cross)")
     p.add_argument("--batch-size", type=positive_int, default=64)
@@ -63,6 +107,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "--data: 0.5, youden, eer or fpr:0.05")
     p.add_argument("--temperature-scaling", action="store_true",
                    help="with --set-threshold: also fit and store a temperature on validation")
+    p.add_argument("--set-video-threshold", nargs="?", const="model", metavar="POLICY",
+                   help="--data is a folder of VALIDATION videos: choose the video threshold on it and store it "
+                        "in the model's model.json (POLICY as for --set-threshold; default: the model's own)")
+    add_video_options(p)  # a --data folder of videos (real/, fake/ holding video files) is evaluated per video
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

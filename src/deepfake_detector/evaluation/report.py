@@ -85,12 +85,12 @@ def bad_files_section(bad_files: list) -> str:
 
 def write_report(path: str | Path, *, title: str, subtitle: str, metrics: dict, plots: list[Path],
                  paper: dict | None = None, bad_files: list | None = None,
-                 sections: tuple[str, ...] = ()) -> Path:
-    """The evaluation report of one set; ``metrics`` is a ``summary.summarize`` dict."""
+                 sections: tuple[str, ...] = (), unit: str = "images") -> Path:
+    """The evaluation report of one set; ``metrics`` is a ``summary.summarize`` dict of ``unit`` (its count card)."""
     m = metrics
     cards = "".join(f'<div class="card">{name}<b>{fmt(m.get(key))}</b></div>'
                     for name, key in (("ROC-AUC", "roc_auc"), ("accuracy (stored threshold)", "accuracy"),
-                                      ("EER", "eer"), ("images", "n")))
+                                      ("EER", "eer"), (unit, "n")))
     body = (f"<div class='cards'>{cards}</div>" + _threshold_section(m) + _free_section(m) + _per_class(m)
             + "<h2>Plots</h2>" + plots_html(plots) + "".join(sections)
             + (_paper_section(m, paper) if paper else "") + bad_files_section(bad_files or []))

@@ -39,10 +39,18 @@ def eer_threshold(y: np.ndarray, p: np.ndarray) -> float | None:
 
 
 def summarize(y_true, p_fake, threshold: float = DEFAULT_THRESHOLD, *, n_resamples: int = N_RESAMPLES,
-              seed: int = 0, extra: dict | None = None) -> dict:
-    """All metrics at 0.5 and at ``threshold``, threshold-free metrics, 95% bootstrap CIs, reliability."""
+              seed: int = 0, extra: dict | None = None, clusters: np.ndarray | None = None) -> dict:
+    """All metrics at 0.5 and at ``threshold``, threshold-free metrics, 95% bootstrap CIs, reliability.
+
+    ``clusters`` (one id per sample, e.g. the video each frame comes from): resample whole clusters instead of
+    samples, so correlated samples (the frames of one video) do not make the intervals too narrow.
+    """
     y, p = np.asarray(y_true).astype(int), np.asarray(p_fake, dtype=float)
-    w = resample_weights(y, n_resamples, seed)
+    if clusters is None:
+        w = resample_weights(y, n_resamples, seed)
+    else:  # each cluster's draw count, given to all its samples (a cluster holds one class)
+        _, first, members = np.unique(clusters, return_index=True, return_inverse=True)
+        w = resample_weights(y[first], n_resamples, seed)[:, members]
     at_selected, at_default = _at(y, p, threshold, w), _at(y, p, DEFAULT_THRESHOLD, w)
     free = {k: v for k, v in binary_metrics(y, p, threshold).items() if k not in at_selected}
     out = {
@@ -56,7 +64,8 @@ def summarize(y_true, p_fake, threshold: float = DEFAULT_THRESHOLD, *, n_resampl
         "at_default": at_default,
         "at_selected": at_selected,
         "bootstrap": {"resamples": n_resamples, "seed": seed, "confidence": CONFIDENCE,
-                      "stratified_by_class": True, "method": "percentile"},
+                      "stratified_by_class": True, "method": "percentile",
+                      "resampled": "samples" if clusters is None else "clusters"},
         "reliability": reliability_bins(y, p),
     }
     return out
