@@ -1,4 +1,5 @@
-"""Throughput benchmarks on this machine: JPEG decode, training steps, inference per backend with parity.
+"""Throughput benchmarks on this machine: JPEG decode, training steps, inference per backend with parity, predict,
+video, scan.
 
 Run with `make bench` (or `python benchmarks/run_all.py --quick`). Each figure is the median of several
 timed repeats after a warm-up; peak RSS is the process's peak so far (resource.getrusage).
@@ -19,11 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_decode  # noqa: E402
 import bench_infer  # noqa: E402
 import bench_predict  # noqa: E402
+import bench_scan  # noqa: E402
 import bench_train  # noqa: E402
+import bench_video  # noqa: E402
 import torch  # noqa: E402
 from common import Row, Settings  # noqa: E402
 
-SECTIONS = ("decode", "train", "infer", "predict")
+SECTIONS = ("decode", "train", "infer", "predict", "video", "scan")
 
 
 def machine() -> str:
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-models", nargs="+", choices=[m for m, _, _ in bench_train.MODELS],
                         help="training benchmarks to run (default all; quick: not xception)")
     parser.add_argument("--repeats", type=int, help="timed runs per figure (default 5, quick 3)")
+    parser.add_argument("--scan-paths", type=int, default=20_000,
+                        help="the large manifest of the scan memory figure (default 20,000; 100,000 takes ~30 min)")
     args = parser.parse_args(argv)
     settings = Settings(repeats=args.repeats or (3 if args.quick else 5), n_images=64 if args.quick else 256,
                         quick=args.quick)
@@ -66,6 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_infer.run(settings, args.models[:2] if args.quick else args.models)
     if "predict" in args.only:
         rows += bench_predict.run(settings)
+    if "video" in args.only:
+        rows += bench_video.run(settings)
+    if "scan" in args.only:
+        rows += bench_scan.run(settings, args.scan_paths)
     print(table(rows))
     print(f"median of {settings.repeats} runs; load average at the end "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
