@@ -40,15 +40,13 @@ def sigmoid_scores(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 class Predictor:
     """A trained real-vs-fake classifier with its preprocessing and decision threshold (``model.json``)."""
 
-    meta: dict
-
     def __init__(self, meta: dict) -> None:
         self.meta = meta
         self.threshold = float(meta.get("threshold", 0.5))
         # Temperature scaling fitted on validation (model.json "temperature"); 1.0 leaves scores as trained.
         self.temperature = float(meta.get("temperature") or 1.0)
 
-    @property
+    @cached_property
     def preprocess(self) -> Preprocess:
         return Preprocess.from_dict(self.meta["preprocess"])
 

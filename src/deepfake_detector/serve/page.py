@@ -5,7 +5,8 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deep
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222}
 #verdict{font-size:1.8em;font-weight:bold;margin:.5em 0} .fake{color:#b00020} .real{color:#1b7f3b}
-.err{color:#a04000} img{max-width:100%;border-radius:6px} small{color:#666} [hidden]{display:none !important}</style></head><body>
+.err{color:#a04000} img{max-width:100%;border-radius:6px} small{color:#666}
+[hidden]{display:none !important}</style></head><body>
 <h1>Is this face real or generated?</h1>
 <form id="form"><input type="file" id="file" name="file" accept="image/*,video/*" required>
 <label><input type="checkbox" id="faces" checked> find faces</label>
