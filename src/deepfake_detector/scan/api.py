@@ -50,7 +50,7 @@ def scan(roots: str | Path | Iterable[str | Path], out: str | Path, model: str |
     if report is not None:
         check_report_path(report, out)
     if engine == "ray":
-        from deepfake_detector.scan.ray_engine import import_ray
+        from deepfake_detector.scan.ray_engine import import_ray, run_ray
 
         import_ray()  # says how to install it before any work
     from deepfake_detector.inference.loading import load_predictor
@@ -58,13 +58,12 @@ def scan(roots: str | Path | Iterable[str | Path], out: str | Path, model: str |
     folder = ScanFolder.open(out, resume, overwrite)
     try:
         predictor = load_predictor(model, backend)  # also in the driver of a Ray scan: fails fast, names the model
-        folder.start({"roots": roots, "model": _model_arg(model), "model_id": predictor.model_id,
+        model = _model_arg(model)
+        folder.start({"roots": roots, "model": model, "model_id": predictor.model_id,
                       "threshold": float(predictor.threshold), "faces": faces, "shard_size": shard_size,
                       "backend": backend, "engine": engine, "batch_size": batch_size})
         if engine == "ray":
-            from deepfake_detector.scan.ray_engine import run_ray
-
-            engine_run = partial(run_ray, model=_model_arg(model), backend=backend, faces=faces,
+            engine_run = partial(run_ray, model=model, backend=backend, faces=faces,
                                  batch_size=batch_size, address=ray_address, workers=workers,
                                  gpus_per_worker=gpus_per_worker)
         else:

@@ -30,7 +30,7 @@ def check_roots(roots: Iterable[str | Path]) -> list[str]:
         path = Path(text).expanduser()
         if not path.exists() and not glob.has_magic(text):
             raise DeepfakeDetectorError(f"{root}: no such file or folder")
-        checked.append(text if glob.has_magic(text) else str(path.absolute()))
+        checked.append(str(path.absolute()))  # a resume from another folder reads the same inputs
     if not checked:
         raise DeepfakeDetectorError("scan needs at least one folder, file, pattern or manifest")
     return checked

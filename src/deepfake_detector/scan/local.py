@@ -11,8 +11,9 @@ from deepfake_detector.scan.shards import ShardSink
 
 
 def chunk_size(batch_size: int, shard_size: int) -> int:
-    """Inputs per ``predict`` call: several batches, so its start-up (data-loader workers) is amortised."""
-    return min(shard_size, 16 * batch_size)
+    """Inputs per ``predict`` call: several batches, so its start-up (data-loader workers) is amortised, and
+    few enough that the call's decoded images stay small (memory grows with the chunk, not the scan)."""
+    return min(shard_size, 8 * batch_size)
 
 
 def run_local(sink: ShardSink, items: Iterator[str], *, predictor: Any, faces: str, batch_size: int) -> None:

@@ -1,24 +1,23 @@
 """The Ray Data engine: the same scan on a Ray cluster (or a local Ray started here).
 
-The driver enumerates the inputs (lazily, as the local engine does) into small Parquet files of paths, one
-per shard still to do, in a hidden folder of the results folder; Ray Data reads them, and ``map_batches``
-scores them on an actor pool whose actors each load the model once (ONNX Runtime on CPU workers, PyTorch
-on GPU workers: ``load_predictor``'s ``auto``). Results stream back in input order and the driver writes
-them as the same shards, manifest and summary as the local engine, so resume works across engines. On a
-cluster, the images and the results folder must be on storage every node sees (NFS, a shared volume).
+The driver enumerates the inputs (lazily, as the local engine does) into Arrow blocks of a few hundred
+paths, put into Ray's object store (paths only: ~100 bytes each, spilled to disk past the
+store's size); ``map_batches`` scores them on an actor pool whose actors each load the model once (ONNX
+Runtime on CPU workers, PyTorch on GPU workers: ``load_predictor``'s ``auto``). Results stream back in
+input order and the driver writes them as the same shards, manifest and summary as the local engine, so
+resume works across engines. On a cluster, the images must be on storage every node sees (NFS, a shared
+volume); the results folder is written by the driver only.
 
 Ray is an optional extra and is imported only here.
 """
 
 from __future__ import annotations
 
-import tempfile
+import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from deepfake_detector.errors import DeepfakeDetectorError
 from deepfake_detector.scan.inputs import chunks
@@ -51,11 +50,11 @@ def import_ray() -> Any:
 
 
 def _default_workers(ray: Any, gpus_per_worker: float) -> int:
-    """One actor per GPU share; on CPUs one per core but one, left for reading paths and writing results."""
+    """One actor per GPU share, or per CPU (each ONNX Runtime session also spreads over its node's cores)."""
     resources = ray.cluster_resources()
     if gpus_per_worker:
         return max(1, int(resources.get("GPU", 0) / gpus_per_worker))
-    return max(1, int(resources.get("CPU", 1)) - 1)
+    return max(1, int(resources.get("CPU", 1)))
 
 
 def run_ray(sink: ShardSink, items: Iterator[str], *, model: str | None, backend: str, faces: str,
@@ -65,19 +64,20 @@ def run_ray(sink: ShardSink, items: Iterator[str], *, model: str | None, backend
     ray = import_ray()
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)  # None: RAY_ADDRESS if set, else a local Ray
-    ray.data.DataContext.get_current().execution_options.preserve_order = True  # shards hold input ranges
-    with tempfile.TemporaryDirectory(dir=sink.folder.out, prefix=".inputs-") as tmp:
-        files = []
-        for k, paths in enumerate(chunks(items, sink.shard_size)):
-            files.append(str(Path(tmp) / f"{k:06d}.parquet"))
-            pq.write_table(pa.table({"path": pa.array(paths, pa.string())}), files[-1])
-        if not files:
-            return
-        scored = ray.data.read_parquet(files).map_batches(
-            Scorer, fn_constructor_kwargs={"model": model, "backend": backend, "faces": faces,
-                                           "batch_size": batch_size},
-            batch_size=chunk_size(batch_size, sink.shard_size), batch_format="pyarrow",
-            concurrency=workers or _default_workers(ray, gpus_per_worker),
-            **({"num_gpus": gpus_per_worker} if gpus_per_worker else {}))
-        for table in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
-            sink.add(table)
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # shards hold input ranges
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # Ray Data's per-operator progress lines
+    context.enable_progress_bars = False  # the scan's own bar counts rows
+    # In-memory blocks, not files: no read tasks that would wait for CPUs the actors hold.
+    # One block per actor call: blocks are what the pool hands out, so many small ones keep every actor busy.
+    size = chunk_size(batch_size, sink.shard_size)
+    blocks = [ray.put(pa.table({"path": pa.array(paths, pa.string())})) for paths in chunks(items, size)]
+    if not blocks:
+        return
+    pool = ray.data.ActorPoolStrategy(size=workers or _default_workers(ray, gpus_per_worker))
+    scored = ray.data.from_arrow_refs(blocks).map_batches(
+        Scorer, fn_constructor_kwargs={"model": model, "backend": backend, "faces": faces, "batch_size": batch_size},
+        batch_size=size, batch_format="pyarrow", compute=pool,
+        **({"num_gpus": gpus_per_worker} if gpus_per_worker else {}))
+    for table in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
+        sink.add(table)
