@@ -24,7 +24,7 @@ from deepfake_detector.errors import ConfigError, DeepfakeDetectorError
 from deepfake_detector.scan import scan
 from deepfake_detector.scan.inputs import iter_inputs
 from deepfake_detector.scan.score import SCHEMA
-from deepfake_detector.scan.shards import MANIFEST
+from deepfake_detector.scan.shards import MANIFEST, ScanFolder
 
 from .conftest import DATA_140K
 
@@ -140,6 +140,17 @@ def test_a_folder_the_toolkit_did_not_make_is_never_touched(tmp_path: Path, caps
         assert main(["scan", str(TEST), "--out", str(mine), "--model", "fast", *extra]) == 2
         assert "error:" in capsys.readouterr().err
     assert [p.name for p in mine.iterdir()] == ["holiday.txt"] and (mine / "holiday.txt").read_text() == "mine"
+
+
+def test_a_second_writer_and_changed_inputs_are_refused(tmp_path: Path) -> None:
+    folder = ScanFolder.open(tmp_path / "out")
+    with pytest.raises(ConfigError, match="another scan is writing this folder"):
+        ScanFolder.open(tmp_path / "out", resume=True)
+    folder.shards.append({"file": "part-00000.parquet", "rows": 2, "last_path": "b"})
+    assert list(folder.skip_finished(iter(["a", "b", "c"]))) == ["c"]
+    with pytest.raises(ConfigError, match="the inputs changed since the scan started"):
+        folder.skip_finished(iter(["a", "x", "c"]))
+    folder.close()
 
 
 def test_faces_auto_scores_through_the_one_pipeline(tmp_path: Path) -> None:

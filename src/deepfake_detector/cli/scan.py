@@ -53,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="local: this process; ray: Ray Data (pip install 'deepfake-detector-toolkit[ray]')")
     p.add_argument("--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--workers", type=positive_int, help="Ray actors, each loading the model once (default: one "
-                                                        "per GPU share, or one per CPU but one)")
+                                                        "per GPU share, or one per CPU node)")
     p.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per Ray actor (e.g. 1; default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_scan)

@@ -50,11 +50,11 @@ def import_ray() -> Any:
 
 
 def _default_workers(ray: Any, gpus_per_worker: float) -> int:
-    """One actor per GPU share, or per CPU (each ONNX Runtime session also spreads over its node's cores)."""
-    resources = ray.cluster_resources()
+    """One actor per GPU share; on CPUs one per node, as one ONNX Runtime session already uses all of its
+    node's cores (a second actor on 2 cores added 10%, docs/benchmarks.md) and each holds a model copy."""
     if gpus_per_worker:
-        return max(1, int(resources.get("GPU", 0) / gpus_per_worker))
-    return max(1, int(resources.get("CPU", 1)))
+        return max(1, int(ray.cluster_resources().get("GPU", 0) / gpus_per_worker))
+    return max(1, sum(1 for node in ray.nodes() if node["Alive"] and node["Resources"].get("CPU", 0) > 0))
 
 
 def run_ray(sink: ShardSink, items: Iterator[str], *, model: str | None, backend: str, faces: str,
@@ -77,7 +77,7 @@ def run_ray(sink: ShardSink, items: Iterator[str], *, model: str | None, backend
     pool = ray.data.ActorPoolStrategy(size=workers or _default_workers(ray, gpus_per_worker))
     scored = ray.data.from_arrow_refs(blocks).map_batches(
         Scorer, fn_constructor_kwargs={"model": model, "backend": backend, "faces": faces, "batch_size": batch_size},
-        batch_size=size, batch_format="pyarrow", compute=pool,
+        batch_size=size, batch_format="pyarrow", compute=pool, scheduling_strategy="SPREAD",  # across nodes
         **({"num_gpus": gpus_per_worker} if gpus_per_worker else {}))
     for table in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
         sink.add(table)

@@ -74,6 +74,7 @@ class ScanFolder:
         manifest = read_manifest(out) if (out / MANIFEST).is_file() else {"shards": [], "complete": False}
         folder = cls(out, manifest, lock)
         folder._drop_leftovers()
+        folder._save()  # at once: a run killed while loading its model can still be resumed
         return folder
 
     def close(self) -> None:
