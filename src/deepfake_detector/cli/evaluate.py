@@ -41,9 +41,7 @@ def cmd_evaluate_videos(args: argparse.Namespace) -> int:
     if args.set_video_threshold is not None:
         print(f"video threshold chosen on these {m['n']} validation videos ({m['threshold_policy']}), stored in "
               f"{m['model']}/model.json: the figures above are validation figures, not a test result")
-    if result.bad_files:
-        print(f"skipped {len(result.bad_files)} bad file(s): see bad_files.csv under {result.out_dir}")
-    print(f"metrics: {result.out_dir / 'metrics.json'}\nreport:  {result.report}")
+    _print_outputs(result)
     return 0
 
 
@@ -71,10 +69,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{name + ': ' if name else ''}{summary(m)}")
         print(f"  at 0.5: accuracy={m['at_default']['accuracy']:.4f}  stored threshold {m['threshold']:.4f}"
               f" ({m.get('threshold_policy') or 'fixed'})  eer={fmt(m['eer'])}  ece={m['ece']:.4f}")
+    _print_outputs(result)
+    return 0
+
+
+def _print_outputs(result) -> None:
+    """Where an evaluation wrote its files, and how many inputs it skipped."""
     if result.bad_files:
         print(f"skipped {len(result.bad_files)} bad file(s): see bad_files.csv under {result.out_dir}")
     print(f"metrics: {result.out_dir / 'metrics.json'}\nreport:  {result.report}")
-    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
