@@ -50,7 +50,7 @@ def test_evaluate_reports_both_levels_with_intervals(videos: Path, tmp_path: Pat
         assert 0 <= low <= level["roc_auc"] <= high <= 1
     assert frames["bootstrap"]["resampled"] == "clusters"
     assert m["fpr"] == pytest.approx(1 - m["specificity"]) and m["ci95"]["fpr"] is not None
-    assert m["sampling"]["frames"] == FRAMES and m["threshold_from"].startswith("photo threshold")
+    assert m["sampling"]["frames"] == FRAMES and m["threshold_from"] == "video validation"  # the bundled one
     out = result.out_dir
     with (out / "predictions.csv").open() as fh:
         rows = list(csv.DictReader(fh))
@@ -71,6 +71,10 @@ def test_set_video_threshold_stores_it_in_a_copy_and_predict_uses_it(videos: Pat
     bundled = bundled_model_dir("fast")
     before = _sha(bundled / "model.json")
     model = Path(shutil.copytree(bundled, tmp_path / "fast-copy"))
+    meta = json.loads((model / "model.json").read_text())
+    for key in ("video_threshold", "video_threshold_selection"):  # as an uncalibrated model: the run must write it
+        meta.pop(key, None)
+    (model / "model.json").write_text(json.dumps(meta))
     weights = _sha(model / "model.safetensors")
     assert main(["evaluate", str(model), "--data", str(videos), "--set-video-threshold", "youden",
                  "--frames", str(FRAMES), "--out", str(tmp_path / "valid"), "--quiet"]) == 0
