@@ -52,7 +52,7 @@ def test_the_cut_clips_timeline_rises_where_the_fakes_start(fast, clips) -> None
     scores = np.array([f["p_fake"] for f in frames])
     cut_at = 16 / 8  # the first fake frame, in seconds
     assert scores[times >= cut_at].mean() > scores[times < cut_at].mean() + 0.2
-    assert cut.video["aggregate"] == "track-mean" and cut.video["threshold_from"].startswith("photo threshold")
+    assert cut.video["aggregate"] == "track-mean" and cut.video["threshold_from"] == "video validation"
 
 
 def test_fps_sampling_and_whole_frames_without_face_search(fast, clips) -> None:
