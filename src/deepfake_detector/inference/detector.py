@@ -22,7 +22,7 @@ from deepfake_detector.models.artifacts import load_model, save_model, write_met
 from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 
 __all__ = ["BACKENDS", "Detector", "FallbackWarning", "ImageInput", "Prediction"]
-# "auto": ONNX Runtime on a CPU (3.6x PyTorch for the default model, docs/benchmarks.md), PyTorch on a GPU.
+# "auto": ONNX Runtime on a CPU for models it speeds up (not the CLIP ViT: onnx_auto), PyTorch on a GPU.
 BACKENDS = ("auto", "torch", "onnx")
 
 
