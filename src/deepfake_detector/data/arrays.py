@@ -55,13 +55,6 @@ def to_uint8_hwc(image: Any, name: str = "<image>") -> np.ndarray:
     return np.ascontiguousarray(array[..., :3])
 
 
-def to_uint8_chw(image: Any, name: str = "<image>"):
-    """The same checks as :func:`to_uint8_hwc`, as a torch tensor ``(3, H, W)`` (the training transforms' form)."""
-    import torch
-
-    return torch.from_numpy(to_uint8_hwc(image, name)).permute(2, 0, 1).contiguous()
-
-
 def resize_rgb(rgb: np.ndarray, size: tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
     """Resize an RGB uint8 array to ``size`` (height, width), antialiased (Pillow; torchvision's
     ``antialias=True`` resize follows Pillow, so both agree to about one grey level)."""
