@@ -75,9 +75,8 @@ def test_converted_weights_compute_what_the_float_graph_computes(clip_onnx: Path
     reference = _session(float_graph(clip_onnx)).run(["image_embeds"], {"pixel_values": x})[0]
     assert ours.shape == (4, 512)
     assert np.abs(ours - reference).max() <= 1e-4
-    # ...while the shipped graph, quantising activations at run time, is far off: never run it as is.
-    int8 = _session(clip_onnx).run(["image_embeds"], {"pixel_values": x})[0]
-    assert _cos(ours, int8).max() < 0.8
+    # The shipped int8 graph is never run: its accuracy depends on the CPU's int8 kernels (far off on AVX2,
+    # close with VNNI/AMX), so it is no property of the conversion and nothing here asserts it.
 
 
 def test_conversion_is_exact_tensor_by_tensor(clip_onnx: Path) -> None:
