@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from deepfake_detector.errors import ConfigError, first_line
 
 # Decision-threshold policies (evaluation/thresholds.py applies them to validation scores).
-POLICY_HELP = "a number in (0, 1) such as 0.5, 'youden', 'eer' or 'fpr:<target>' such as fpr:0.05"
+POLICY_HELP = ("a number in (0, 1) such as 0.5, 'youden', 'eer', 'fpr:<target>' such as fpr:0.05, or "
+               "'fpr:<target>@worst-source' such as fpr:0.02@worst-source")
+WORST_SOURCE = "@worst-source"  # the FPR target holds for every real source, not only for the pooled reals
 
 
 def parse_policy(policy: str | float) -> str:
@@ -20,9 +22,11 @@ def parse_policy(policy: str | float) -> str:
     text = str(policy).strip().lower()
     if text in ("youden", "eer"):
         return text
-    number, prefix = text, ""
+    number, prefix, suffix = text, "", ""
     if text.startswith("fpr:"):
         number, prefix = text[4:], "fpr:"
+        if number.endswith(WORST_SOURCE):
+            number, suffix = number[:-len(WORST_SOURCE)], WORST_SOURCE
     try:
         value = float(number)
     except ValueError:
@@ -30,7 +34,7 @@ def parse_policy(policy: str | float) -> str:
     if not 0 < value < 1:
         what = "target false-positive rate" if prefix else "threshold"
         raise ValueError(f"{what} must lie strictly between 0 and 1")
-    return f"{prefix}{value:g}"
+    return f"{prefix}{value:g}{suffix}"
 
 
 
@@ -42,6 +46,8 @@ class ModelConfig(_Strict):
     name: str = "seed_cnn"
     # Passed to the model factory, e.g. input_size, dropout, pretrained.
     args: dict[str, Any] = Field(default_factory=dict)
+    # Start from the weights of a saved model folder, or a bundled model ("default"), of the same architecture.
+    init: str | None = None
 
 
 class SourceConfig(_Strict):
@@ -52,6 +58,9 @@ class SourceConfig(_Strict):
     # Sources without their own test/ (valid/) folders are split, seeded and stratified, by these fractions.
     test_fraction: float = Field(0.2, ge=0, lt=1)
     weight: float = Field(1.0, gt=0, description="relative sampling weight with data.balance=sources")
+    # Keep only these classes of the source, e.g. [real] for the real photos of a set whose fakes are
+    # another kind of manipulation; every class by default.
+    classes: list[Literal["real", "fake"]] | None = Field(None, min_length=1)
 
 
 class DataConfig(_Strict):
@@ -77,6 +86,30 @@ class DataConfig(_Strict):
         return self
 
 
+class ProcessingConfig(_Strict):
+    """Processing augmentation (data/processing.py): ``views`` copies of every training image, both classes
+    alike, each put through a random but seeded history: a crop (down to ``crop`` of the side: tighter
+    framing), a downscale (down to ``downscale``; the model input resize brings it back up), blur or
+    sharpening, colour changes and a JPEG re-encode, each with its probability."""
+
+    views: int = Field(0, ge=0, le=16)
+    crop: float = Field(0.6, gt=0.25, le=1)
+    downscale: float = Field(0.3, gt=0.05, le=1)
+    p_downscale: float = Field(0.6, ge=0, le=1)
+    jpeg: tuple[int, int] = (40, 95)
+    p_jpeg: float = Field(0.8, ge=0, le=1)
+    p_blur: float = Field(0.2, ge=0, le=1)
+    p_sharpen: float = Field(0.15, ge=0, le=1)
+    p_color: float = Field(0.5, ge=0, le=1)
+
+    @field_validator("jpeg")
+    @classmethod
+    def _quality_range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= v[0] <= v[1] <= 100:
+            raise ValueError("must be [lowest, highest] JPEG quality, 1 <= lowest <= highest <= 100")
+        return v
+
+
 class AugmentConfig(_Strict):
     """Training-set augmentation (Keras-style): flips, rotation in degrees, shift and zoom fractions.
 
@@ -93,6 +126,7 @@ class AugmentConfig(_Strict):
     # Each JPEG quality adds a copy of every training image re-encoded once more at it, both classes alike,
     # so that re-saving a photo (as every upload and messenger does) is not mistaken for evidence.
     recompress: list[int] = Field(default_factory=list)
+    process: ProcessingConfig = Field(default_factory=ProcessingConfig)
 
     @field_validator("recompress")
     @classmethod
@@ -113,10 +147,14 @@ class TrainConfig(_Strict):
     keep: Literal["best", "last"] = "best"
     early_stopping_patience: int | None = Field(None, ge=1)
     # Decision threshold, chosen on the validation split after training: a number in (0, 1), "youden",
-    # "eer" or "fpr:<target>" (e.g. fpr:0.05); see evaluation/thresholds.py. Optionally temperature-scale
-    # the scores first (T fitted on validation, stored in model.json).
+    # "eer", "fpr:<target>" (e.g. fpr:0.05) or "fpr:<target>@worst-source" (every real source's FPR at most
+    # the target); see evaluation/thresholds.py. Optionally temperature-scale the scores first (T fitted on
+    # validation, stored in model.json).
     threshold: str = "0.5"
     temperature_scaling: bool = False
+    # An "uncertain" band around the threshold, chosen on validation after it (evaluation/uncertainty.py):
+    # the narrowest band outside which verdicts are right this often (e.g. 0.98); null: no band.
+    uncertain: float | None = Field(None, gt=0.5, le=1)
     # Transfer learning, for models with a pretrained backbone (see training/finetune.py): "full" trains
     # everything (backbone LR = lr * backbone_lr_scale); "frozen" caches the backbone's features once
     # (feature_views passes: the first clean, the rest augmented) and trains only the head; "staged"

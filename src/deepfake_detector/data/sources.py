@@ -13,7 +13,7 @@ from pathlib import Path
 
 from deepfake_detector.config import SourceConfig
 from deepfake_detector.data.discovery import discover
-from deepfake_detector.data.samples import FAKE, REAL, BadFile, Sample
+from deepfake_detector.data.samples import FAKE, LABEL_IDS, REAL, BadFile, Sample
 from deepfake_detector.data.splits import Splits, balanced_subsample, stratified_split
 from deepfake_detector.errors import DatasetError
 
@@ -26,6 +26,11 @@ def _source_splits(source: SourceConfig, val_fraction: float,
                    seed: int) -> tuple[dict[str, list[Sample]], list[BadFile]]:
     found = discover(source.path, one_class=True)
     parts = found.splits
+    if source.classes is not None:
+        keep = {LABEL_IDS[c] for c in source.classes}
+        parts = {split: [s for s in samples if s.label in keep] for split, samples in parts.items()}
+        if not any(parts.values()):
+            raise DatasetError(f"{source.path}: no {' or '.join(source.classes)} images (data.sources classes)")
     if "train" in parts:
         train, valid, test = parts["train"], parts.get("valid"), parts.get("test", [])
         if valid is None:

@@ -19,7 +19,14 @@ from torch import nn
 from deepfake_detector.data.samples import LABEL_NAMES
 from deepfake_detector.errors import DeepfakeDetectorError, ModelLoadError, first_line
 from deepfake_detector.models import Preprocess, create_model
-from deepfake_detector.models.bundled import FORMAT_VERSION, META_FILE, WEIGHTS_FILE, read_meta
+from deepfake_detector.models.bundled import (
+    BUNDLED,
+    FORMAT_VERSION,
+    META_FILE,
+    WEIGHTS_FILE,
+    bundled_model_dir,
+    read_meta,
+)
 from deepfake_detector.utils.atomic import atomic_path, write_text
 from deepfake_detector.utils.hashing import file_sha256
 
@@ -69,8 +76,30 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict]:
     """Rebuild the model by name and load its weights; returns ``(model in eval mode, meta)``."""
     folder = Path(folder)
     meta = read_meta(folder)
+    model = create_model(meta["model"]["name"], **meta["model"].get("args", {}))
+    load_saved_weights(model, folder, meta)
+    # The saved preprocessing is the contract: a library upgrade must not silently change it.
+    saved = Preprocess.from_dict(meta["preprocess"]) if isinstance(meta.get("preprocess"), dict) else None
+    if saved is not None and saved != model.preprocess:
+        warnings.warn(f"{folder}: this library builds {meta['model']['name']} with other preprocessing than the "
+                      "saved model; using the saved one", stacklevel=2)
+        model.preprocess = saved
+    return model.eval(), meta
+
+
+def init_from_saved(model: nn.Module, name: str, source: str | Path) -> None:
+    """Start training ``model`` (registry name ``name``) from the weights of a saved model folder or bundled
+    model of the same architecture, e.g. a new head on the default detector's fine-tuned encoder blocks."""
+    folder = bundled_model_dir(str(source)) if str(source) in BUNDLED else Path(source).expanduser()
+    meta = read_meta(folder)
+    if meta["model"]["name"] != name:
+        raise ModelLoadError(f"{folder}: a '{meta['model']['name']}' model cannot initialise a '{name}' model")
+    load_saved_weights(model, folder, meta)
+
+
+def load_saved_weights(model: nn.Module, folder: Path, meta: dict) -> None:
+    """Load ``folder``'s weights (checked against ``meta``) into ``model``; one-line ModelLoadError otherwise."""
     try:
-        model = create_model(meta["model"]["name"], **meta["model"].get("args", {}))
         expected = meta.get("weights_sha256")
         if expected and file_sha256(folder / WEIGHTS_FILE) != expected:
             raise ModelLoadError(f"{folder / WEIGHTS_FILE}: weights do not match {META_FILE} (SHA-256 differs: "
@@ -92,10 +121,3 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict]:
         raise ModelLoadError(f"{folder / WEIGHTS_FILE}: not a readable weights file ({first_line(exc)})") from None
     except (RuntimeError, KeyError, OSError, ValueError, TypeError) as exc:
         raise ModelLoadError(f"{folder}: weights do not match the model ({first_line(exc)})") from None
-    # The saved preprocessing is the contract: a library upgrade must not silently change it.
-    saved = Preprocess.from_dict(meta["preprocess"]) if isinstance(meta.get("preprocess"), dict) else None
-    if saved is not None and saved != model.preprocess:
-        warnings.warn(f"{folder}: this library builds {meta['model']['name']} with other preprocessing than the "
-                      "saved model; using the saved one", stacklevel=2)
-        model.preprocess = saved
-    return model.eval(), meta

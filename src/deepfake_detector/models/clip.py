@@ -19,6 +19,7 @@ with other weights warns.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from torch import nn
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ModelLoadError
+from deepfake_detector.models.cam import CamTarget, vit_cam_target
 from deepfake_detector.models.registry import register_model
 from deepfake_detector.models.transfer import Pretrained, make_head
 from deepfake_detector.models.weights.clip_onnx import EMBED_DIM, TIMM_ARCH
@@ -137,12 +139,27 @@ class ClipDetector(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x)).squeeze(1)
 
+    def cam_target(self) -> CamTarget:
+        """Grad-CAM target: the last encoder block the features read (``blocks`` keeps no later one), its
+        196 patch tokens on the 14x14 grid."""
+        return vit_cam_target(self.backbone.vit)
+
     def feature_key(self) -> str | None:
-        """Identifies what the frozen backbone computes (for the on-disk feature cache); None when it trains."""
-        if self.encoder_sha256 is None or any(p.requires_grad for p in self.backbone.parameters()):
+        """Names exactly what the backbone computes (for the on-disk feature cache): the encoder weights, the
+        blocks read and a digest of any fine-tuned blocks; None for an encoder of unknown origin."""
+        if self.encoder_sha256 is None:
             return None
         blocks = "proj" if self.backbone.blocks is None else "-".join(map(str, self.backbone.blocks))
-        return f"clip-vit-b16-{self.encoder_sha256.replace(':', '_')[:24]}-{blocks}"
+        key = f"clip-vit-b16-{self.encoder_sha256.replace(':', '_')[:24]}-{blocks}"
+        # Encoder blocks this model stores (fine-tuned earlier, now frozen) compute other features.
+        tuned = {k: v for k, v in self.saved_state_dict().items() if k.startswith("backbone.")}
+        if not tuned:
+            return key
+        digest = hashlib.sha256()
+        for name in sorted(tuned):
+            digest.update(name.encode())
+            digest.update(tuned[name].detach().cpu().float().numpy().tobytes())
+        return f"{key}-tuned-{digest.hexdigest()[:12]}"
 
     def saved_state_dict(self) -> dict[str, torch.Tensor]:
         """What a model folder stores: everything but the frozen encoder weights (they live in the cache)."""

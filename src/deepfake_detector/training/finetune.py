@@ -26,8 +26,9 @@ from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, WeightedRandomSampler
 from tqdm.auto import tqdm
 
-from deepfake_detector.config import RunConfig
+from deepfake_detector.config import ProcessingConfig, RunConfig
 from deepfake_detector.data.dataset import ImageDataset, make_loader
+from deepfake_detector.data.processing import process_image, view_name
 from deepfake_detector.data.samples import BadFile
 from deepfake_detector.data.sources import source_name
 from deepfake_detector.data.splits import Splits
@@ -148,16 +149,22 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     recompressed = {q: ImageDataset(splits.train, pre, augmented, cache=cache, progress=progress,
                                     perturb=functools.partial(_reencode, quality=q))
                     for q in cfg.augment.recompress}
-    datasets = [train_set, val_set, *recompressed.values()]
+    # augment.process: seeded processing histories (crops, resizes, blur, colour, JPEG), both classes alike.
+    process = cfg.augment.process
+    processed = {view_name(process, v, seed): ImageDataset(
+        splits.train, pre, augmented, cache=cache, progress=progress,
+        perturb=functools.partial(_process, cfg=process, seed=seed, view=v)) for v in range(process.views)}
+    copies = [*recompressed.values(), *processed.values()]
+    datasets = [train_set, val_set, *copies]
     if t.finetune != "frozen":
         callbacks: list[L.Callback] = []
         if t.finetune == "staged":
             callbacks.append(BackboneFinetuning(
                 unfreeze_backbone_at_epoch=t.unfreeze_epoch, lambda_func=_constant,
                 backbone_initial_ratio_lr=t.backbone_lr_scale, should_align=False, train_bn=False))
-        train_all = ConcatDataset([train_set, *recompressed.values()]) if recompressed else train_set
-        labels = [s.label for s in splits.train] * (1 + len(recompressed))
-        sources = [s.source for s in splits.train] * (1 + len(recompressed))
+        train_all = ConcatDataset([train_set, *copies]) if copies else train_set
+        labels = [s.label for s in splits.train] * (1 + len(copies))
+        sources = [s.source for s in splits.train] * (1 + len(copies))
         return FitPlan(BinaryDetectorModule(model, t),
                        _train_loader(train_all, labels, sources, cfg),
                        make_loader(val_set, bs, shuffle=False, num_workers=workers, seed=seed),
@@ -169,6 +176,9 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
                               progress, "Features: train", store)]
     views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
                                f"Features: train, JPEG q{q}", store, f"jpeg{q}") for q, d in recompressed.items()]
+    views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
+                               f"Features: train, processed view {v + 1}", store, name)
+              for v, (name, d) in enumerate(processed.items())]
     for view in range(1, t.feature_views if _has_augmentation(cfg) else 1):  # random views: never stored
         views.append(extract_features(model.backbone, train_set, bs, workers, progress,
                                       f"Features: train view {view + 1}", seed=seed + view))
@@ -180,6 +190,10 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
                    _train_loader(train_feats, train_feats.labels.tolist(), sources, cfg),
                    make_loader(val_feats, bs, shuffle=False, num_workers=0, seed=seed),
                    len(train_feats), [], datasets)
+
+
+def _process(image: torch.Tensor, index: int, cfg: ProcessingConfig, seed: int, view: int) -> torch.Tensor:
+    return process_image(image, cfg, seed, view, index)
 
 
 def _reencode(image: torch.Tensor, index: int, quality: int) -> torch.Tensor:

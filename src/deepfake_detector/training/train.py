@@ -27,7 +27,7 @@ from deepfake_detector.evaluation.evaluate import Evaluation, evaluate_samples
 from deepfake_detector.evaluation.operating_point import calibrate_detector
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models import create_model
-from deepfake_detector.models.artifacts import save_model
+from deepfake_detector.models.artifacts import init_from_saved, save_model
 from deepfake_detector.training.finetune import prepare_fit
 from deepfake_detector.training.history import HistoryCallback
 from deepfake_detector.utils.atomic import write_csv, write_text
@@ -96,6 +96,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         splits = make_splits(dataset, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit)
         skipped, data_places, data_desc = dataset.skipped, [data_path], str(data_path)
     model = create_model(cfg.model.name, **cfg.model.args)
+    if cfg.model.init is not None:
+        init_from_saved(model, cfg.model.name, cfg.model.init)
 
     # Only now, with data and model known to be good, touch the run folder. Under DDP every rank runs
     # this function (Lightning, torchrun or SLURM starts them; the rank comes from the environment);
@@ -146,14 +148,16 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         "paper": cfg.paper,
         "training": {"data": data_desc, "seed": seed, "val_fraction": cfg.data.val_fraction,
                      "n_train": len(splits.train), "n_valid": len(splits.valid), "epochs": trainer.current_epoch,
-                     "kept": cfg.train.keep, "valid_is_held_out": splits.valid_is_held_out},
+                     "kept": cfg.train.keep, "valid_is_held_out": splits.valid_is_held_out,
+                     "init": cfg.model.init},
     }
-    # Operating point (threshold policy, optional temperature) from the validation split only.
-    # `model` is the full model (backbone + head) even when only the head was trained.
+    # Operating point (optional temperature, threshold policy, optional uncertain band) from the validation
+    # split only. `model` is the full model (backbone + head) even when only the head was trained.
     point = calibrate_detector(Detector(model.cpu(), {}, "cpu"), splits.valid, cfg.train.threshold,
-                               temperature_scaling=cfg.train.temperature_scaling, progress=progress)
-    save_model(model.cpu(), out, name=cfg.model.name, args=cfg.model.args,
-               threshold=point.pop("threshold"), info=info | point)
+                               temperature_scaling=cfg.train.temperature_scaling, uncertain=cfg.train.uncertain,
+                               progress=progress)
+    save_model(model.cpu(), out, name=cfg.model.name, args=cfg.model.args, threshold=point.threshold,
+               info=info | point.to_meta())
     detector = Detector.load(out, device="cpu")
     with replaced_folder(out / "eval-valid", "evaluation") as tmp:
         validation = evaluate_samples(detector, splits.valid, tmp, title=f"Validation: {cfg.name}",
