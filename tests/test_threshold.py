@@ -58,9 +58,9 @@ def test_operating_point_with_temperature():
     y = rng.integers(0, 2, 400)
     p = 1 / (1 + np.exp(-8 * ((2 * y - 1) + rng.normal(0, 1, 400))))  # overconfident
     point = operating_point(y, p, "eer", temperature_scaling=True)
-    assert point["temperature"] > 1 and point["threshold_policy"] == "eer"
-    assert point["threshold_selection"]["n"] == 400
-    assert operating_point(y, p, "0.5", temperature_scaling=False)["temperature"] is None
+    assert point.temperature > 1 and point.choice.policy == "eer"
+    assert point.to_meta()["threshold_selection"]["n"] == 400
+    assert operating_point(y, p, "0.5", temperature_scaling=False).temperature is None
 
 
 def test_stored_threshold_and_temperature_used_by_detector(tmp_path, tiny_dataset):

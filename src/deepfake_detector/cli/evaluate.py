@@ -69,8 +69,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{name + ': ' if name else ''}{summary(m)}")
         print(f"  at 0.5: accuracy={m['at_default']['accuracy']:.4f}  stored threshold {m['threshold']:.4f}"
               f" ({m.get('threshold_policy') or 'fixed'})  eer={fmt(m['eer'])}  ece={m['ece']:.4f}")
+        _print_worst_and_band(m)
     _print_outputs(result)
     return 0
+
+
+def _interval(ci: list[float] | None) -> str:
+    return f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
+
+
+def _print_worst_and_band(m: dict) -> None:
+    """The real source with the most false positives, and how much the model's uncertain band holds."""
+    worst = m.get("worst_real_source")
+    if worst:
+        print(f"  worst real source: {worst['source']} fpr={worst['false_positive_rate']:.4f}"
+              f"{_interval(worst['ci95'])} ({worst['n_real']} real images)")
+    band = m.get("uncertain")
+    if band:
+        print(f"  uncertain: share={band['uncertain_share']:.4f}{_interval(band['ci95'].get('uncertain_share'))}  "
+              f"confident accuracy={fmt(band['confident_accuracy'])}"
+              f"{_interval(band['ci95'].get('confident_accuracy'))}  (P(fake) {band['low']:.4f} to {band['high']:.4f})")
+    else:
+        print("  uncertain: no band (the model's threshold alone decides)")
 
 
 def _print_outputs(result) -> None:
@@ -107,7 +127,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="robustness suite, e.g. jpeg:95,75,50,30 resize:0.5,0.75,1.5 blur:1,2 noise:0.02")
     p.add_argument("--set-threshold", metavar="POLICY",
                    help="first choose and store the model's threshold on the VALIDATION split of the first "
-                        "--data: 0.5, youden, eer or fpr:0.05")
+                        "--data: 0.5, youden, eer, fpr:0.05 or fpr:0.02@worst-source (a model with an uncertain "
+                        "band gets it chosen again around the new threshold)")
     p.add_argument("--temperature-scaling", action="store_true",
                    help="with --set-threshold: also fit and store a temperature on validation")
     p.add_argument("--set-video-threshold", nargs="?", const="model", metavar="POLICY",

@@ -15,6 +15,7 @@ from deepfake_detector.evaluation.metrics import (
     threshold_free_metrics,
     weighted_confusion,
 )
+from deepfake_detector.evaluation.uncertainty import band_rates
 
 N_RESAMPLES = 1000
 CONFIDENCE = 0.95
@@ -43,6 +44,12 @@ def threshold_cis(y: np.ndarray, scores: np.ndarray, threshold: float, w: np.nda
     """Intervals for the threshold metrics (accuracy, precision, recall, F1, ...) at ``threshold``."""
     rates = confusion_rates(*weighted_confusion(y, scores, threshold, w))
     return {k: _interval(rates[k], confidence) for k in THRESHOLD_KEYS}
+
+
+def band_cis(y: np.ndarray, scores: np.ndarray, low: float, high: float, w: np.ndarray,
+             confidence: float = CONFIDENCE) -> dict[str, list[float] | None]:
+    """Intervals for an uncertain band's share of inputs and the accuracy of the verdicts outside it."""
+    return {k: _interval(v, confidence) for k, v in band_rates(y, scores, low, high, w).items()}
 
 
 def threshold_free_cis(y: np.ndarray, scores: np.ndarray, w: np.ndarray,

@@ -14,9 +14,10 @@ from deepfake_detector.data.samples import LABEL_NAMES, BadFile, Sample
 from deepfake_detector.data.splits import SPLITS_FILE, read_splits, select_split
 from deepfake_detector.errors import DatasetError
 from deepfake_detector.evaluation.cross import dataset_names, write_cross_dataset
-from deepfake_detector.evaluation.operating_point import calibrate_detector
+from deepfake_detector.evaluation.operating_point import calibrate_detector, stored_band_target
 from deepfake_detector.evaluation.paper import paper_reference
-from deepfake_detector.evaluation.per_source import per_source_rows, per_source_section
+from deepfake_detector.evaluation.per_group import per_group_rows, per_group_section
+from deepfake_detector.evaluation.per_source import per_source_rows, per_source_section, worst_real_source
 from deepfake_detector.evaluation.perturb import Perturbation, parse_perturbations
 from deepfake_detector.evaluation.plots import (
     plot_confusion_matrix,
@@ -28,6 +29,7 @@ from deepfake_detector.evaluation.report import write_report
 from deepfake_detector.evaluation.robustness import robustness_section, run_robustness
 from deepfake_detector.evaluation.scoring import Scored, score_samples
 from deepfake_detector.evaluation.summary import summarize
+from deepfake_detector.evaluation.uncertainty import stored_band
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.utils.atomic import write_csv, write_json
 from deepfake_detector.utils.owned import replaced_folder
@@ -68,20 +70,28 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
                      subtitle: str, skipped: list[BadFile] | None = None, batch_size: int = 64,
                      progress: bool = True, perturbations: list[Perturbation] | None = None,
                      info: dict | None = None, seed: int = 0) -> Evaluation:
-    """Score ``samples``, then write metrics.json, predictions.csv, bad_files.csv, plots and report."""
+    """Score ``samples``, then write metrics.json, predictions.csv, bad_files.csv, plots and report; per source
+    (per_source.csv) and per group of people (per_group.csv) when the samples allow."""
     out = Path(out_dir)
     scored = score_samples(detector, samples, batch_size=batch_size, progress=progress)
     bad = list(skipped or []) + scored.bad
     extra = {"model": detector.meta.get("path"), **(info or {}), "n_skipped": len(bad),
              "threshold_policy": detector.meta.get("threshold_policy"),
              "temperature": detector.meta.get("temperature")}
-    metrics = summarize(scored.labels, scored.p_fake, detector.threshold, seed=seed, extra=extra)
+    band = stored_band(detector.meta)
+    metrics = summarize(scored.labels, scored.p_fake, detector.threshold, seed=seed, extra=extra, band=band)
     sections = []
-    by_source = per_source_rows(scored, detector.threshold, seed)
+    by_source = per_source_rows(scored, detector.threshold, seed, band)
     if by_source:
         metrics["per_source"] = {r["source"]: r for r in by_source}
         write_csv(out / "per_source.csv", by_source)
         sections.append(per_source_section(by_source))
+    metrics["worst_real_source"] = worst_real_source(by_source, metrics)
+    by_group = per_group_rows(scored, detector.threshold, seed, band)
+    if by_group:
+        metrics["per_group"] = by_group
+        write_csv(out / "per_group.csv", by_group)
+        sections.append(per_group_section(by_group))
     write_json(out / "metrics.json", metrics)
     write_csv(out / "predictions.csv", [
         {"path": str(s.path), "label": LABEL_NAMES[s.label], "p_fake": f"{p:.6f}",
@@ -119,8 +129,9 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
     """
     detector = model if isinstance(model, Detector) else Detector.load(model)
     def choose_threshold_on(valid: list[Sample]) -> None:
+        # A band is chosen around the threshold: a model that has one gets it again, at its target.
         calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
-                           batch_size=batch_size, progress=progress)
+                           uncertain=stored_band_target(detector.meta), batch_size=batch_size, progress=progress)
         detector.save_meta()
 
     if data is None:  # the run's own saved split lists (e.g. a multi-source run's test part of every source)

@@ -1,44 +1,132 @@
-"""Choose a model's operating point on its validation split: optional temperature, then a threshold.
+"""Choose a model's operating point on its validation split: optional temperature, then a threshold, then an
+optional "uncertain" band around it, in that order (each is chosen on the scores the previous one produces).
 
 The result goes into ``model.json`` (``threshold``, ``threshold_policy``, ``temperature``,
-``threshold_selection``), so ``predict`` and ``evaluate`` use it without seeing any test data.
+``threshold_selection``, ``uncertain``), so ``predict`` and ``evaluate`` use it without seeing any test data.
+:func:`recalibrate` chooses it again for a saved run, on the run's own validation split, without retraining.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
 import numpy as np
 
 from deepfake_detector.data.samples import Sample
+from deepfake_detector.data.splits import SPLITS_FILE, read_splits
+from deepfake_detector.errors import DatasetError
 from deepfake_detector.evaluation.calibration import apply_temperature, fit_temperature
 from deepfake_detector.evaluation.scoring import score_samples
-from deepfake_detector.evaluation.thresholds import choose_threshold, parse_policy
+from deepfake_detector.evaluation.thresholds import ThresholdChoice, choose_threshold, parse_policy
+from deepfake_detector.evaluation.uncertainty import (
+    BandUnreachableError,
+    UncertainBand,
+    choose_band,
+    stored_band,
+)
 from deepfake_detector.inference.detector import Detector
 
 
-def operating_point(y: np.ndarray, p_raw: np.ndarray, policy: str | float, temperature_scaling: bool) -> dict:
-    """model.json fields from validation labels and *uncalibrated* P(fake)."""
+@dataclass(frozen=True)
+class OperatingPoint:
+    """What validation chose: the temperature (None: scores as trained), the threshold and the band."""
+
+    choice: ThresholdChoice
+    temperature: float | None
+    n: int  # validation inputs it was chosen on (0: a fixed threshold, chosen on none)
+    band: UncertainBand | None = None
+
+    @property
+    def threshold(self) -> float:
+        return self.choice.threshold
+
+    def to_meta(self) -> dict[str, Any]:
+        """The model.json fields."""
+        selection = None  # a fixed threshold is chosen on no data
+        if self.n:
+            selection = {"split": "valid", "n": self.n, "val_tpr": self.choice.val_tpr,
+                         "val_fpr": self.choice.val_fpr}
+            if self.choice.val_fpr_by_source is not None:
+                selection["val_fpr_by_source"] = self.choice.val_fpr_by_source
+        return {"threshold": self.threshold, "threshold_policy": self.choice.policy, "temperature": self.temperature,
+                "threshold_selection": selection, "uncertain": self.band.to_dict() if self.band else None}
+
+
+def operating_point(y: np.ndarray, p_raw: np.ndarray, policy: str | float, temperature_scaling: bool, *,
+                    sources: Sequence[str] | None = None, uncertain: float | None = None,
+                    require_band: bool = False) -> OperatingPoint:
+    """The operating point from validation labels, *uncalibrated* P(fake) and (for ``@worst-source``
+    policies) each sample's source. ``uncertain``: the band's target accuracy; a target no band reaches
+    raises with ``require_band``, else warns and leaves the model without a band (a finished training run
+    is kept; ``deepfake-detector calibrate`` can try another target)."""
     temperature = fit_temperature(y, p_raw) if temperature_scaling else None
     p = apply_temperature(p_raw, temperature) if temperature else p_raw
-    choice = choose_threshold(y, p, policy)
-    return {"threshold": choice.threshold, "threshold_policy": choice.policy, "temperature": temperature,
-            "threshold_selection": {"split": "valid", "n": len(y), "val_tpr": choice.val_tpr,
-                                    "val_fpr": choice.val_fpr}}
+    choice = choose_threshold(y, p, policy, sources)
+    band = None
+    if uncertain is not None:
+        try:
+            band = choose_band(y, p, choice.threshold, uncertain)
+        except BandUnreachableError as exc:
+            if require_band:
+                raise
+            warnings.warn(f"{exc}; the model keeps no uncertain band", stacklevel=2)
+    return OperatingPoint(choice, temperature, len(y), band)
 
 
 def calibrate_detector(detector: Detector, valid: list[Sample], policy: str | float, *,
-                       temperature_scaling: bool = False, batch_size: int = 64,
-                       progress: bool = True) -> dict:
+                       temperature_scaling: bool = False, uncertain: float | None = None,
+                       require_band: bool = False, batch_size: int = 64, progress: bool = True) -> OperatingPoint:
     """Score ``valid`` (temperature reset to 1), pick the operating point and apply it to ``detector``."""
     policy = parse_policy(policy)
-    if not temperature_scaling and policy[0].isdigit():  # a fixed threshold needs no validation scores
-        point = {"threshold": float(policy), "threshold_policy": policy, "temperature": None}
-        detector.threshold, detector.temperature = point["threshold"], 1.0
-        detector.meta.update(point)
-        return point
-    detector.temperature = 1.0
-    scored = score_samples(detector, valid, batch_size=batch_size, progress=progress)
-    point = operating_point(scored.labels, scored.p_fake, policy, temperature_scaling)
-    detector.threshold = point["threshold"]
-    detector.temperature = point["temperature"] or 1.0
-    detector.meta.update(point)
+    if not temperature_scaling and uncertain is None and policy[0].isdigit():  # no validation scores needed
+        point = OperatingPoint(choose_threshold([], [], policy), None, 0)
+    else:
+        detector.temperature = 1.0
+        scored = score_samples(detector, valid, batch_size=batch_size, progress=progress)
+        point = operating_point(scored.labels, scored.p_fake, policy, temperature_scaling,
+                                sources=[s.source for s in scored.samples], uncertain=uncertain,
+                                require_band=require_band)
+    detector.threshold = point.threshold
+    detector.temperature = point.temperature or 1.0
+    detector.meta.update(point.to_meta())
     return point
+
+
+def stored_band_target(meta: dict) -> float | None:
+    """The target accuracy of the band stored in a model.json, if it has one."""
+    band = stored_band(meta)
+    return band.target_accuracy if band else None
+
+
+def recalibrate(model: str | Path, *, policy: str | None = None,
+                uncertain: float | Literal["off"] | None = None, temperature_scaling: bool | None = None,
+                splits: str | Path | None = None, batch_size: int = 64,
+                progress: bool = True) -> tuple[Detector, OperatingPoint]:
+    """Choose a saved model's operating point again on its own validation split and rewrite its model.json
+    (atomically; the weights stay as they are).
+
+    ``None`` keeps what the model has: its ``threshold_policy``, its band's target, whether it is
+    temperature-scaled; ``uncertain="off"`` removes the band. ``splits``: another ``splits.csv`` whose
+    ``valid`` rows to use (default: the run's own); they must be images the model was not trained on.
+    """
+    detector = Detector.load(model, device="cpu")
+    meta = detector.meta
+    split_file = Path(splits) if splits is not None else Path(meta["path"]) / SPLITS_FILE
+    if not split_file.is_file():
+        raise DatasetError(f"{split_file}: no split lists to take the validation images from; pass the "
+                           "splits.csv of a run whose validation images this model never trained on")
+    valid = read_splits(split_file).get("valid") or []
+    if not valid:
+        raise DatasetError(f"{split_file}: holds no validation images")
+    policy = policy or meta.get("threshold_policy") or str(meta.get("threshold", 0.5))
+    target = stored_band_target(meta) if uncertain is None else None if uncertain == "off" else uncertain
+    if temperature_scaling is None:
+        temperature_scaling = meta.get("temperature") is not None
+    point = calibrate_detector(detector, valid, policy, temperature_scaling=temperature_scaling,
+                               uncertain=target, require_band=True, batch_size=batch_size, progress=progress)
+    detector.save_meta()
+    return detector, point

@@ -41,6 +41,20 @@ def _free_section(m: dict) -> str:
             + table(["metric", "value [95% CI]"], rows) + note)
 
 
+def _uncertain_section(m: dict) -> str:
+    """The model's uncertain band on this set: how much it holds and how right the verdicts outside it are."""
+    band = m.get("uncertain")
+    if not band:
+        return ""
+    ci = band["ci95"]
+    rows = [["uncertain (share of inputs)", Html(_with_ci(band["uncertain_share"], ci.get("uncertain_share")))],
+            ["confident verdicts right", Html(_with_ci(band["confident_accuracy"], ci.get("confident_accuracy")))],
+            ["inputs uncertain", band["n_uncertain"]]]
+    return (f"<h2>Uncertain band</h2><p>P(fake) below {band['low']:.4f}: real; at or above {band['high']:.4f}: "
+            f"fake; in between: uncertain (band policy <b>{html.escape(band['policy'])}</b>, chosen on validation "
+            "data only). 95% bootstrap intervals in brackets.</p>" + table(["", "value"], rows))
+
+
 def _per_class(m: dict) -> str:
     pc = m["per_class"]
     return ("<h2>Classification report (stored threshold)</h2>"
@@ -64,15 +78,17 @@ def _paper_section(m: dict, paper: dict) -> str:
             + note + stated)
 
 
-def rows_table(rows: list[dict], key: str, metrics: tuple[str, ...]) -> str:
-    """A robustness or cross-dataset table: one row per entry, each metric with its interval."""
-    header = [key, "n", *metrics]
+def rows_table(rows: list[dict], key: str | tuple[str, ...], metrics: tuple[str, ...]) -> str:
+    """A robustness, cross-dataset, per-source or per-group table: one row per entry (named by the ``key``
+    column or columns), each metric with its interval; a metric a row lacks shows as a dash."""
+    keys = (key,) if isinstance(key, str) else key
+    header = [*keys, "n", *metrics]
 
     def with_interval(r: dict, k: str) -> Html:
         low, high = r.get(f"{k}_ci_low"), r.get(f"{k}_ci_high")
-        return Html(_with_ci(r[k], (low, high) if low is not None else None))
+        return Html(_with_ci(r.get(k), (low, high) if low is not None else None))
 
-    body = [[r[key], r["n"], *(with_interval(r, k) for k in metrics)] for r in rows]
+    body = [[*(r[k] for k in keys), r["n"], *(with_interval(r, k) for k in metrics)] for r in rows]
     return table(header, body)
 
 
@@ -91,7 +107,8 @@ def write_report(path: str | Path, *, title: str, subtitle: str, metrics: dict, 
     cards = "".join(f'<div class="card">{name}<b>{fmt(m.get(key))}</b></div>'
                     for name, key in (("ROC-AUC", "roc_auc"), ("accuracy (stored threshold)", "accuracy"),
                                       ("EER", "eer"), (unit, "n")))
-    body = (f"<div class='cards'>{cards}</div>" + _threshold_section(m) + _free_section(m) + _per_class(m)
+    body = (f"<div class='cards'>{cards}</div>" + _threshold_section(m) + _uncertain_section(m) + _free_section(m)
+            + _per_class(m)
             + "<h2>Plots</h2>" + plots_html(plots) + "".join(sections)
             + (_paper_section(m, paper) if paper else "") + bad_files_section(bad_files or []))
     return write_page(path, title, subtitle, body)

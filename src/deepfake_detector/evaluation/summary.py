@@ -12,6 +12,7 @@ import numpy as np
 from deepfake_detector.evaluation.bootstrap import (
     CONFIDENCE,
     N_RESAMPLES,
+    band_cis,
     resample_weights,
     threshold_cis,
     threshold_free_cis,
@@ -19,6 +20,7 @@ from deepfake_detector.evaluation.bootstrap import (
 from deepfake_detector.evaluation.calibration import reliability_bins
 from deepfake_detector.evaluation.metrics import binary_metrics, confusion_counts, metrics_from_confusion
 from deepfake_detector.evaluation.ranking import eer_crossing, roc_points
+from deepfake_detector.evaluation.uncertainty import UncertainBand, band_rates
 
 SCHEMA_VERSION = 1
 DEFAULT_THRESHOLD = 0.5
@@ -27,6 +29,17 @@ DEFAULT_THRESHOLD = 0.5
 def _at(y: np.ndarray, p: np.ndarray, threshold: float, w: np.ndarray) -> dict:
     m = metrics_from_confusion(**confusion_counts(y, p >= threshold))
     return {"threshold": float(threshold), **m, "ci95": threshold_cis(y, p, threshold, w)}
+
+
+def _band(y: np.ndarray, p: np.ndarray, band: UncertainBand, w: np.ndarray) -> dict:
+    """How the model's uncertain band splits this set: share inside, accuracy of the verdicts outside."""
+    rates = band_rates(y, p, band.low, band.high, np.ones((1, len(y))))
+    accuracy = float(rates["confident_accuracy"][0])
+    return {"low": band.low, "high": band.high, "policy": band.policy,
+            "n_uncertain": int(((p >= band.low) & (p < band.high)).sum()),
+            "uncertain_share": float(rates["uncertain_share"][0]),
+            "confident_accuracy": None if np.isnan(accuracy) else accuracy,
+            "ci95": band_cis(y, p, band.low, band.high, w)}
 
 
 def eer_threshold(y: np.ndarray, p: np.ndarray) -> float | None:
@@ -39,8 +52,10 @@ def eer_threshold(y: np.ndarray, p: np.ndarray) -> float | None:
 
 
 def summarize(y_true, p_fake, threshold: float = DEFAULT_THRESHOLD, *, n_resamples: int = N_RESAMPLES,
-              seed: int = 0, extra: dict | None = None, clusters: np.ndarray | None = None) -> dict:
-    """All metrics at 0.5 and at ``threshold``, threshold-free metrics, 95% bootstrap CIs, reliability.
+              seed: int = 0, extra: dict | None = None, clusters: np.ndarray | None = None,
+              band: UncertainBand | None = None) -> dict:
+    """All metrics at 0.5 and at ``threshold``, threshold-free metrics, 95% bootstrap CIs, reliability, and
+    with the model's uncertain ``band``, its share of inputs and confident accuracy (``uncertain``).
 
     ``clusters`` (one id per sample, e.g. the video each frame comes from): resample whole clusters instead of
     samples, so correlated samples (the frames of one video) do not make the intervals too narrow.
@@ -68,6 +83,8 @@ def summarize(y_true, p_fake, threshold: float = DEFAULT_THRESHOLD, *, n_resampl
                       "resampled": "samples" if clusters is None else "clusters"},
         "reliability": reliability_bins(y, p),
     }
+    if band is not None:
+        out["uncertain"] = _band(y, p, band, w)
     return out
 
 
@@ -75,6 +92,7 @@ def summarize(y_true, p_fake, threshold: float = DEFAULT_THRESHOLD, *, n_resampl
 ROW_METRICS = ("roc_auc", "average_precision", "eer", "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "accuracy",
                "balanced_accuracy", "recall", "specificity", "log_loss", "brier", "ece")
 ROW_DEFAULT_METRICS = ("accuracy", "balanced_accuracy", "recall", "specificity")
+BAND_METRICS = ("uncertain_share", "confident_accuracy")  # rows of a model with an uncertain band
 
 
 def headline_row(summary: dict) -> dict:
@@ -92,4 +110,7 @@ def headline_row(summary: dict) -> dict:
     default = summary["at_default"]
     for key in ROW_DEFAULT_METRICS:
         put(f"{key}_at_0.5", default[key], default["ci95"].get(key))
+    if "uncertain" in summary:
+        for key in BAND_METRICS:
+            put(key, summary["uncertain"][key], summary["uncertain"]["ci95"].get(key))
     return row
