@@ -88,3 +88,87 @@ def test_stored_threshold_and_temperature_used_by_detector(tmp_path, tiny_datase
     assert scaled.label == ("fake" if scaled.p_fake >= meta["threshold"] else "real")
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert metrics["threshold"] == meta["threshold"] and metrics["at_default"]["threshold"] == 0.5
+
+
+# Two real sources and one fake set; sorted down: .9F .8F .7F .6U .55F .5U .4R .3R .25U .2R .15U .1R
+# (U: a real of the "utk" source, R: a real of "ffhq").
+TWO_SOURCES = ([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1],
+               [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.15, 0.25, 0.55, 0.7, 0.8, 0.9],
+               ["ffhq"] * 4 + ["utk"] * 4 + ["gan"] * 4)
+
+
+@pytest.mark.parametrize(("policy", "threshold", "tpr", "fpr", "by_source"), [
+    ("fpr:0.125", 0.525, 1.0, 0.125, {"ffhq": 0.0, "utk": 0.25}),  # pooled: one real of 8 flagged
+    ("fpr:0.125@worst-source", 0.65, 0.75, 0.0, {"ffhq": 0.0, "utk": 0.0}),  # utk may lose none of its 4
+    ("fpr:0.25@worst-source", 0.525, 1.0, 0.125, {"ffhq": 0.0, "utk": 0.25}),  # one utk real of 4 allowed
+    ("youden", 0.525, 1.0, 0.125, {"ffhq": 0.0, "utk": 0.25}),  # sources given: their FPRs recorded too
+])
+def test_worst_source_policy_holds_every_real_source(policy, threshold, tpr, fpr, by_source):
+    y, s, sources = TWO_SOURCES
+    choice = choose_threshold(y, s, policy, sources)
+    assert choice.threshold == pytest.approx(threshold) and choice.policy == policy
+    assert (choice.val_tpr, choice.val_fpr) == pytest.approx((tpr, fpr))
+    assert choice.val_fpr_by_source == pytest.approx(by_source)
+    y, s, names = map(np.asarray, TWO_SOURCES)
+    for name, rate in by_source.items():  # the stored threshold reproduces each source's validation FPR
+        assert (s[(names == name) & (y == 0)] >= choice.threshold).mean() == pytest.approx(rate)
+
+
+def test_worst_source_without_sources_warns_and_holds_the_pooled_rate():
+    y, s, _ = TWO_SOURCES
+    with pytest.warns(UserWarning, match="no source names.*pooled"):
+        choice = choose_threshold(y, s, "fpr:0.125@worst-source")
+    assert choice.policy == "fpr:0.125" and choice.threshold == pytest.approx(0.525)
+    assert choice.val_fpr_by_source is None
+    with pytest.raises(ValueError, match="3 source names for 12"):
+        choose_threshold(y, s, "fpr:0.125@worst-source", ["a", "b", "c"])
+
+
+def test_worst_source_policy_parses_and_validates():
+    assert parse_policy(" FPR:0.020@Worst-Source ") == "fpr:0.02@worst-source"
+    assert load_config(None, ["train.threshold=fpr:0.02@worst-source"]).train.threshold == "fpr:0.02@worst-source"
+    with pytest.raises(ValueError, match="false-positive rate"):
+        parse_policy("fpr:1.5@worst-source")
+    for bad in ("fpr:0.02@worst", "0.5@worst-source", "youden@worst-source"):
+        with pytest.raises(ValueError, match="not understood"):
+            parse_policy(bad)
+
+
+def test_config_validates_the_uncertain_target():
+    assert load_config(None, []).train.uncertain is None
+    assert load_config(None, ["train.uncertain=0.98"]).train.uncertain == 0.98
+    for bad in ("98", "0.4", "high"):
+        with pytest.raises(ConfigError, match=r"train\.uncertain"):
+            load_config(None, [f"train.uncertain={bad}"])
+
+
+def test_operating_point_chooses_temperature_then_threshold_then_band():
+    from deepfake_detector.evaluation.calibration import apply_temperature
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    p = 1 / (1 + np.exp(-6 * ((2 * y - 1) * 0.6 + rng.normal(0, 1, 300))))
+    point = operating_point(y, p, "fpr:0.05", temperature_scaling=True, uncertain=0.95)
+    calibrated = apply_temperature(p, point.temperature)
+    assert point.choice == choose_threshold(y, calibrated, "fpr:0.05")  # the threshold sees calibrated scores
+    band = point.band
+    assert band.low <= point.threshold <= band.high
+    inside = (calibrated >= band.low) & (calibrated < band.high)
+    right = np.where(calibrated >= band.high, y == 1, y == 0)[~inside]
+    assert band.share == pytest.approx(inside.mean()) and band.confident_accuracy == pytest.approx(right.mean())
+    assert band.confident_accuracy >= 0.95 and band.share > 0  # this overlap needs a band
+    meta = point.to_meta()
+    assert meta["uncertain"] == {"low": band.low, "high": band.high, "policy": "accuracy:0.95",
+                                 "selection": {"split": "valid", "n": 300, "share": band.share,
+                                               "confident_accuracy": band.confident_accuracy}}
+
+
+def test_operating_point_keeps_no_band_when_the_target_is_unreachable():
+    from deepfake_detector.evaluation.uncertainty import BandUnreachableError
+
+    y, p = [1, 0, 1, 0], [0.1, 0.6, 0.4, 0.9]  # every verdict at 0.5 is wrong
+    with pytest.warns(UserWarning, match="no uncertain band reaches 0.98.*keeps no uncertain band"):
+        point = operating_point(y, p, "0.5", temperature_scaling=False, uncertain=0.98)
+    assert point.band is None and point.to_meta()["uncertain"] is None
+    with pytest.raises(BandUnreachableError):
+        operating_point(y, p, "0.5", temperature_scaling=False, uncertain=0.98, require_band=True)
