@@ -63,19 +63,24 @@ def _per_class(m: dict) -> str:
                      for c in ("real", "fake")]))
 
 
-def _paper_section(m: dict, paper: dict) -> str:
+def beside_paper(columns: dict[str, dict], paper: dict) -> str:
+    """Counts and threshold metrics of operating points (``at_*`` dicts of metrics.json, one column per heading)
+    beside the paper's figures (``paper.paper_reference``), then the figures the paper states."""
     computed, paper_ci = paper.get("computed"), paper.get("ci95", {})
-    rows = [[k, Html(fmt(m["at_default"][k])), Html(fmt(m["at_selected"][k])),
+    rows = [[k, *(Html(fmt(at[k])) for at in columns.values()),
              Html(fmt(computed[k])) if computed else None] for k in _COUNTS]
-    rows += [[k, _at_column(m["at_default"], k), _at_column(m["at_selected"], k),
+    rows += [[k, *(_at_column(at, k) for at in columns.values()),
               Html(_with_ci(computed[k], paper_ci.get(k))) if computed else None] for k in THRESHOLD_KEYS]
     stated = table(["figure the paper states", "value"], [[k, v] for k, v in paper["stated"].items()])
     note = ("<p>The paper's column is recomputed from its own confusion matrix, exactly as ours is, with the"
             " same class-stratified bootstrap for its interval.</p>" if computed else
             "<p>The paper gives no confusion-matrix counts; its stated figures are below.</p>")
-    return (f"<h2>Beside the paper</h2><p>{html.escape(paper['title'])}</p>"
-            + table(["metric", "this run at 0.5", "this run at stored threshold", "paper"], rows)
-            + note + stated)
+    return f"<p>{html.escape(paper['title'])}</p>" + table(["metric", *columns, "paper"], rows) + note + stated
+
+
+def _paper_section(m: dict, paper: dict) -> str:
+    columns = {"this run at 0.5": m["at_default"], "this run at stored threshold": m["at_selected"]}
+    return "<h2>Beside the paper</h2>" + beside_paper(columns, paper)
 
 
 def rows_table(rows: list[dict], key: str | tuple[str, ...], metrics: tuple[str, ...]) -> str:
