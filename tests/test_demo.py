@@ -43,3 +43,13 @@ def test_demo_report_holds_both_models_measured_figures_and_the_papers(tmp_path)
     assert html.escape(paper["title"]) in page
     for figure, value in paper["stated"].items():
         assert f"<tr><td>{html.escape(figure)}</td><td>{fmt(value)}</td></tr>" in page
+
+
+def test_demo_without_the_split_stops_in_one_line_before_any_work(tmp_path, capsys) -> None:
+    from deepfake_detector.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--data", str(DATA_140K), "--split", "holdout", "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {DATA_140K}") and "no 'holdout' split" in error and error.count("\n") == 1
+    assert not out.exists()

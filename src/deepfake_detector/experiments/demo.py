@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepfake_detector.config import load_config
+from deepfake_detector.data.discovery import discover
 from deepfake_detector.data.kaggle import resolve_data_source
+from deepfake_detector.data.splits import select_split
 from deepfake_detector.evaluation import Evaluation, evaluate
 from deepfake_detector.evaluation.paper import paper_reference
 from deepfake_detector.evaluation.plots import plot_roc
@@ -55,6 +57,7 @@ def run_demo(data: str | Path | None, out_dir: str | Path, *, config: str | Path
     error offline). ``overrides``: config overrides for the trained recipe (e.g. ``train.epochs=1``).
     """
     data_root = resolve_data_source(data)
+    select_split(discover(data_root), split)  # the split both models are tested on: checked before any work
     cfg = load_config(config, [*(overrides or []), f"data.path={data_root}"])
     # Loaded before training, so a missing model stops the demo at once. "default" falls back to "fast" with a
     # one-line warning when offline without its weights; the report then names the model actually tested.
