@@ -84,16 +84,16 @@ def write_demo_report(path: str | Path, models: list[DemoModel], paper: dict | N
     about = table(["model", "what it is", "full report"],
                   [[m.label, m.about, _link(m.evaluation.report, path.parent)] for m in models])
     body = ("<h2>The models</h2>" + about
-            + f"<h2>Test split, side by side</h2><p>{first['n']} images ({first['n_real']} real, "
-              f"{first['n_fake']} fake); threshold metrics at each model's stored threshold, chosen on validation "
-              "data only. 95% bootstrap intervals in brackets.</p>"
+            + f"<h2>The '{html.escape(first['split'])}' split, side by side</h2>"
+              f"<p>{first['n']} images ({first['n_real']} real, {first['n_fake']} fake); threshold metrics at each "
+              "model's stored threshold, chosen on validation data only. 95% bootstrap intervals in brackets.</p>"
             + rows_table(rows, "model", ROW_METRICS)
             + plots_html([plot_roc(curves, path.parent / "roc.png")]))
     if paper:
         columns = {f"{m.label} at {m.evaluation.metrics['threshold']:.4f}": m.evaluation.metrics["at_selected"]
                    for m in models}
         body += ("<h2>Beside the paper</h2><p>The paper's figures are on its own test set (its counts below), "
-                 "ours on the test split above.</p>" + beside_paper(columns, paper))
+                 "ours on the split above.</p>" + beside_paper(columns, paper))
     return write_page(path, "deepfake-detector demo",
                       f"{data} · split '{first['split']}' · {' vs '.join(m.label for m in models)}", body)
 
