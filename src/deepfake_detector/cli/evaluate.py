@@ -20,6 +20,7 @@ def cmd_evaluate_videos(args: argparse.Namespace) -> int:
     from deepfake_detector.evaluation.video import MODEL_POLICY, evaluate_videos
 
     image_only = [flag for flag, value in (("--split", args.split), ("--perturb", args.perturb),
+                                           ("--shortcuts", args.shortcuts is not None),
                                            ("--set-threshold", args.set_threshold),
                                            ("--temperature-scaling", args.temperature_scaling)) if value]
     if image_only or len(args.data) > 1:
@@ -45,8 +46,18 @@ def cmd_evaluate_videos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_shortcuts(result: dict) -> None:
+    """One line per history: the pooled reals' FPR before and after it, and the flag."""
+    for r in (r for r in result["rows"] if r["reals"] == "all"):
+        flag = "  RAISES THE FPR" if r["raises_fpr"] else ""
+        print(f"  shortcut {r['history']}: fpr {r['fpr_original']:.4f} -> {r['fpr_perturbed']:.4f} (change "
+              f"{r['fpr_change']:+.4f} [{r['fpr_change_ci_low']:+.4f}, {r['fpr_change_ci_high']:+.4f}], "
+              f"{r['n']} reals){flag}")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from deepfake_detector.evaluation import evaluate, parse_perturbations, parse_policy
+    from deepfake_detector.evaluation.shortcuts import HISTORIES, parse_histories
     from deepfake_detector.evaluation.video import holds_videos
 
     if args.data and any(holds_videos(d) for d in args.data):
@@ -55,21 +66,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise DeepfakeDetectorError("--set-video-threshold needs a --data folder of videos (real/, fake/)")
     try:  # check the options before any work
         parse_perturbations(args.perturb or [])
+        parse_histories(args.shortcuts or [])
         if args.set_threshold is not None:
             parse_policy(args.set_threshold)
     except ValueError as exc:
         raise DeepfakeDetectorError(str(exc)) from None
     if args.temperature_scaling and args.set_threshold is None:
         raise DeepfakeDetectorError("--temperature-scaling needs --set-threshold (both use validation data)")
-    result = evaluate(args.model, args.data, split=args.split, out_dir=args.out, batch_size=args.batch_size,
+    # The shortcut check belongs to model selection: on the validation split unless --split says otherwise.
+    split = args.split or ("valid" if args.shortcuts is not None else None)
+    shortcuts = None if args.shortcuts is None else (args.shortcuts or list(HISTORIES))
+    result = evaluate(args.model, args.data, split=split, out_dir=args.out, batch_size=args.batch_size,
                       progress=not args.quiet, perturb=args.perturb, set_threshold=args.set_threshold,
-                      temperature_scaling=args.temperature_scaling)
+                      temperature_scaling=args.temperature_scaling, shortcuts=shortcuts)
     for name, run in (result.per_dataset or {"": result}).items():
         m = run.metrics
         print(f"{name + ': ' if name else ''}{summary(m)}")
         print(f"  at 0.5: accuracy={m['at_default']['accuracy']:.4f}  stored threshold {m['threshold']:.4f}"
               f" ({m.get('threshold_policy') or 'fixed'})  eer={fmt(m['eer'])}  ece={m['ece']:.4f}")
         _print_worst_and_band(m)
+        if "shortcuts" in m:
+            _print_shortcuts(m["shortcuts"])
     _print_outputs(result)
     return 0
 
@@ -125,6 +142,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--perturb", nargs="+", metavar="KIND:S1,S2",
                    help="robustness suite, e.g. jpeg:95,75,50,30 resize:0.5,0.75,1.5 blur:1,2 noise:0.02")
+    p.add_argument("--shortcuts", nargs="*", metavar="HISTORY",
+                   help="shortcut check: put the real photos through each fake source's processing history "
+                        "(e.g. sdxl-tile sd21; none named: all, see docs/generalisation.md) and compare their "
+                        "false-positive rate with the originals'; on the validation split unless --split is given")
     p.add_argument("--set-threshold", metavar="POLICY",
                    help="first choose and store the model's threshold on the VALIDATION split of the first "
                         "--data: 0.5, youden, eer, fpr:0.05 or fpr:0.02@worst-source (a model with an uncertain "

@@ -1,7 +1,8 @@
 """Evaluate a saved model on one or several datasets: metrics.json, plots, predictions and HTML reports.
 
 One set: ``<out>/`` holds everything. Several sets: one sub-folder per set, plus a cross-dataset table
-and ROC plot at the top (``cross.py``). ``perturbations`` adds the robustness suite per set.
+and ROC plot at the top (``cross.py``). ``perturbations`` adds the robustness suite per set, ``shortcuts``
+the shortcut check on its real photos (``shortcuts.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from deepfake_detector.evaluation.plots import (
 from deepfake_detector.evaluation.report import write_report
 from deepfake_detector.evaluation.robustness import robustness_section, run_robustness
 from deepfake_detector.evaluation.scoring import Scored, score_samples
+from deepfake_detector.evaluation.shortcuts import History, parse_histories, run_shortcut_check, shortcuts_section
 from deepfake_detector.evaluation.summary import summarize
 from deepfake_detector.evaluation.uncertainty import stored_band
 from deepfake_detector.inference.detector import Detector
@@ -69,7 +71,7 @@ def _plots(detector: Detector, scored: Scored, metrics: dict, out: Path, name: s
 def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | Path, *, title: str,
                      subtitle: str, skipped: list[BadFile] | None = None, batch_size: int = 64,
                      progress: bool = True, perturbations: list[Perturbation] | None = None,
-                     info: dict | None = None, seed: int = 0) -> Evaluation:
+                     info: dict | None = None, seed: int = 0, shortcuts: list[History] | None = None) -> Evaluation:
     """Score ``samples``, then write metrics.json, predictions.csv, bad_files.csv, plots and report; per source
     (per_source.csv) and per group of people (per_group.csv) when the samples allow."""
     out = Path(out_dir)
@@ -92,6 +94,10 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
         metrics["per_group"] = by_group
         write_csv(out / "per_group.csv", by_group)
         sections.append(per_group_section(by_group))
+    if shortcuts:
+        metrics["shortcuts"] = run_shortcut_check(detector, scored, shortcuts, out, batch_size=batch_size,
+                                                  progress=progress, seed=seed)
+        sections.append(shortcuts_section(metrics["shortcuts"]))
     write_json(out / "metrics.json", metrics)
     write_csv(out / "predictions.csv", [
         {"path": str(s.path), "label": LABEL_NAMES[s.label], "p_fake": f"{p:.6f}",
@@ -120,12 +126,13 @@ def _split_of(detector: Detector, data: str | Path, split: str | None) -> tuple:
 def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] | None, split: str | None = None,
              out_dir: str | Path | None = None, batch_size: int = 64, progress: bool = True,
              perturb: list[str] | None = None, set_threshold: str | None = None,
-             temperature_scaling: bool = False) -> Evaluation:
+             temperature_scaling: bool = False, shortcuts: list[str] | None = None) -> Evaluation:
     """Evaluate a saved model on one split of one or several datasets (``None``: the run's own splits).
 
-    ``perturb``: specs such as ``["jpeg:95,75", "blur:1"]`` (robustness suite). ``set_threshold``: first
-    choose the operating point (policy, optional temperature) on the *validation* split of the first
-    dataset and store it in the model folder.
+    ``perturb``: specs such as ``["jpeg:95,75", "blur:1"]`` (robustness suite). ``shortcuts``: names of
+    processing histories (``shortcuts.HISTORIES``) to put the split's real photos through (shortcut check).
+    ``set_threshold``: first choose the operating point (policy, optional temperature) on the *validation*
+    split of the first dataset and store it in the model folder.
     """
     detector = model if isinstance(model, Detector) else Detector.load(model)
     def choose_threshold_on(valid: list[Sample]) -> None:
@@ -140,9 +147,10 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
             if not valid:
                 raise DatasetError("the run saved no validation split to choose a threshold on; pass --data")
             choose_threshold_on(valid)
-        return _evaluate_run_splits(detector, split or "test", out_dir, batch_size, progress, perturb)
+        return _evaluate_run_splits(detector, split or "test", out_dir, batch_size, progress, perturb, shortcuts)
     sources = list(data) if isinstance(data, list | tuple) else [data]
     perturbations = parse_perturbations(perturb or [])
+    histories = parse_histories(shortcuts or [])
     found = [_split_of(detector, source, split) for source in sources]  # every set checked before any work
     if set_threshold is not None:
         _, _, valid = _split_of(detector, sources[0], "valid")
@@ -171,7 +179,7 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
                 detector, samples, out, title=f"Evaluation: {name} on {set_name}",
                 subtitle=f"{name} · {dataset.root} · split '{split_name}'", skipped=dataset.skipped,
                 batch_size=batch_size, progress=progress, perturbations=perturbations,
-                info={"data": str(dataset.root), "split": split_name})
+                info={"data": str(dataset.root), "split": split_name}, shortcuts=histories)
         if len(sources) > 1:
             results = {n: (str(src), r.metrics, (r.scored.labels, r.scored.p_fake))
                        for (n, r), src in zip(runs.items(), sources, strict=True)}
@@ -187,7 +195,7 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
 
 
 def _evaluate_run_splits(detector: Detector, split: str, out_dir: str | Path | None, batch_size: int,
-                         progress: bool, perturb: list[str] | None) -> Evaluation:
+                         progress: bool, perturb: list[str] | None, shortcuts: list[str] | None) -> Evaluation:
     """Evaluate on the split lists the run saved when it was trained (``splits.csv``), per source."""
     folder = Path(detector.meta.get("path", "."))
     parts = read_splits(folder / SPLITS_FILE)
@@ -200,6 +208,7 @@ def _evaluate_run_splits(detector: Detector, split: str, out_dir: str | Path | N
                                   subtitle=f"{name} · the run's own {split} split (per source)",
                                   batch_size=batch_size, progress=progress,
                                   perturbations=parse_perturbations(perturb or []),
-                                  info={"data": str(folder / SPLITS_FILE), "split": split})
+                                  info={"data": str(folder / SPLITS_FILE), "split": split},
+                                  shortcuts=parse_histories(shortcuts or []))
     result.out_dir = final
     return result

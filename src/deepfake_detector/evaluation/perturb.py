@@ -2,7 +2,8 @@
 model's own resize and normalisation, identically to real and fake images.
 
 Specs read ``kind:strength[,strength...]``: ``jpeg:95,75`` (re-encode at JPEG quality), ``resize:0.5``
-(rescale by a factor; the model then resizes to its input as usual), ``blur:1`` (Gaussian blur, sigma in
+(rescale by a factor; the model then resizes to its input as usual), ``size:256`` (resize so the longer
+side is that many pixels, Lanczos, as the generator sets' own resizes were made), ``blur:1`` (Gaussian blur, sigma in
 pixels), ``noise:0.02`` (additive Gaussian noise, std as a fraction of the 0-255 range). Random ones are
 deterministic per image: the RNG is seeded from (seed, image index).
 """
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 from torchvision.transforms import InterpolationMode, v2
 
 from deepfake_detector.data.transforms import reencode_jpeg
 
-KINDS = ("jpeg", "resize", "blur", "noise")
+KINDS = ("jpeg", "resize", "size", "blur", "noise")
 
 
 def jpeg(image: torch.Tensor, quality: float) -> torch.Tensor:
@@ -32,6 +34,17 @@ def resize(image: torch.Tensor, factor: float) -> torch.Tensor:
     h, w = image.shape[-2:]
     size = [max(1, round(h * factor)), max(1, round(w * factor))]
     return v2.functional.resize(image, size, interpolation=InterpolationMode.BILINEAR, antialias=True)
+
+
+def size(image: torch.Tensor, pixels: float) -> torch.Tensor:
+    """Resize (Lanczos, aspect kept) so the longer side is ``pixels``; an image already that size is unchanged."""
+    h, w = image.shape[-2:]
+    scale = pixels / max(h, w)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if new == (w, h):
+        return image
+    resized = Image.fromarray(image.permute(1, 2, 0).numpy()).resize(new, Image.Resampling.LANCZOS)
+    return torch.from_numpy(np.array(resized)).permute(2, 0, 1).contiguous()
 
 
 def blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -64,6 +77,8 @@ class Perturbation:
             return jpeg(image, self.strength)
         if self.kind == "resize":
             return resize(image, self.strength)
+        if self.kind == "size":
+            return size(image, self.strength)
         if self.kind == "blur":
             return blur(image, self.strength)
         return noise(image, self.strength, np.random.default_rng([self.seed, index]))
@@ -84,6 +99,7 @@ def compose(*perturbations: PerturbFn) -> PerturbFn:
 _VALID = {
     "jpeg": (lambda v: 1 <= v <= 100 and v == int(v), "a JPEG quality, an integer 1-100"),
     "resize": (lambda v: 0 < v <= 8, "a scale factor in (0, 8]"),
+    "size": (lambda v: 8 <= v <= 8192 and v == int(v), "a side length in pixels, an integer 8-8192"),
     "blur": (lambda v: 0 < v <= 20, "a blur sigma in pixels, in (0, 20]"),
     "noise": (lambda v: 0 < v <= 1, "a noise std as a fraction of 255, in (0, 1]"),
 }
