@@ -13,7 +13,7 @@ from deepfake_detector.faces.modes import FACE_MODES
 def cmd_predict(args: argparse.Namespace) -> int:
     from deepfake_detector.inference.inputs import expand_paths
     from deepfake_detector.inference.loading import load_predictor
-    from deepfake_detector.inference.writers import check_output_path, print_table, write_predictions
+    from deepfake_detector.inference.writers import check_output_path, print_table, summary_line, write_predictions
 
     if args.output:
         check_output_path(args.output)
@@ -28,10 +28,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         write_predictions(predictions, args.output, detector)
         print(f"wrote {len(predictions)} rows to {args.output}")
     predict_outputs(args, detector, predictions)
-    n_bad = sum(p.error is not None for p in predictions)
-    n_fake = sum(p.label == "fake" for p in predictions)
-    print(f"{len(predictions)} file(s): {n_fake} fake, {len(predictions) - n_fake - n_bad} real, {n_bad} unreadable"
-          f"  (threshold {detector.threshold:.3f})")
+    print(summary_line(predictions, detector))
     return 0
 
 

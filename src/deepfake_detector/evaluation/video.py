@@ -34,7 +34,8 @@ from deepfake_detector.evaluation.thresholds import choose_threshold, parse_poli
 from deepfake_detector.inference.loading import load_predictor
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.predictor import Predictor
-from deepfake_detector.inference.video import VideoOptions, video_threshold
+from deepfake_detector.inference.verdict import VerdictRule
+from deepfake_detector.inference.video import VideoOptions, video_verdict
 from deepfake_detector.models.artifacts import write_meta
 from deepfake_detector.utils.atomic import write_csv, write_json
 from deepfake_detector.utils.owned import replaced_folder
@@ -149,7 +150,8 @@ def _level_summary(y: np.ndarray, p: np.ndarray, threshold: float, seed: int, ex
 def video_metrics(predictor: Predictor, scored: ScoredVideos, options: VideoOptions, seed: int = 0,
                   info: dict | None = None) -> dict:
     """metrics.json: the video-level summary at the video threshold, with ``frame_level`` inside."""
-    threshold, source = video_threshold(predictor)
+    rule, source = video_verdict(predictor)
+    threshold = rule.threshold
     selection = predictor.meta.get("video_threshold_selection") or {}
     policy = selection.get("policy") if "video_threshold" in predictor.meta else \
         f"photo threshold, {predictor.meta.get('threshold_policy') or 'fixed'}"
@@ -179,10 +181,11 @@ def _levels_section(metrics: dict) -> str:
 def write_video_outputs(scored: ScoredVideos, metrics: dict, out: Path, title: str, subtitle: str) -> None:
     """metrics.json, predictions.csv (per video), frames.csv, bad_files.csv, plots and report.html in ``out``."""
     threshold = metrics["threshold"]
+    rule = VerdictRule.from_meta(metrics, where=str(out / "metrics.json"))
     write_json(out / "metrics.json", metrics)
     write_csv(out / "predictions.csv", [
         {"path": str(s.path), "label": LABEL_NAMES[s.label], "p_fake": f"{p.p_fake:.6f}",
-         "predicted": LABEL_NAMES[int(p.p_fake >= threshold)], "frames": len(p.video["frames"]),
+         "predicted": rule.label(p.p_fake), "frames": len(p.video["frames"]),
          "tracks": len(p.video["tracks"]), "warning": p.warning or ""}
         for s, p in zip(scored.samples, scored.predictions, strict=True)])
     write_csv(out / "frames.csv", [

@@ -1,8 +1,9 @@
 """Grad-CAM (``grad-cam`` library) on the whole model, at each model's ``cam_layer``.
 
 The heatmap explains the decision: for an image called fake it shows what raised the fake logit, for one
-called real what lowered it. Each scored region (a face crop, or the whole image) is explained at the
-model's input size, and its map is pasted back over the region in the full image.
+called real what lowered it, for one called uncertain what raised it (what makes it doubtful). Each scored
+region (a face crop, or the whole image) is explained at the model's input size, and its map is pasted back
+over the region in the full image.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from PIL import Image
 
 from deepfake_detector.faces.crop import Region, crop_regions
+from deepfake_detector.inference.verdict import REAL
 from deepfake_detector.models.registry import cam_layer
 
 if TYPE_CHECKING:
@@ -102,9 +104,9 @@ def explain_prediction(detector: Detector, image: np.ndarray, prediction: Predic
 
     if prediction.faces:
         regions = [Region(*f["crop"]) for f in prediction.faces]
-        fake = [f["p_fake"] >= detector.threshold for f in prediction.faces]
+        fake = [detector.label_for(f["p_fake"]) != REAL for f in prediction.faces]
     else:
-        regions, fake = [whole_image(image)], [prediction.label == "fake"]
+        regions, fake = [whole_image(image)], [prediction.label != REAL]
     return explain_image(detector, image, regions, fake)
 
 
@@ -115,13 +117,13 @@ def output_name(path: str | None, index: int) -> str:
 def most_suspicious_frame(prediction: Prediction) -> tuple[np.ndarray, Prediction]:
     """A video's most suspicious sampled frame, and a photo-like Prediction of it (its faces' crops and scores)."""
     from deepfake_detector.inference.prediction import Prediction
-    from deepfake_detector.inference.video import sampled_images, suspicious_faces
+    from deepfake_detector.inference.video import details_verdict, sampled_images, suspicious_faces
 
     frames, video = sampled_images(prediction), prediction.video
     top = suspicious_faces(prediction, 1)
     if not top:  # whole frames were scored
         best = max(video["frames"], key=lambda f: f["p_fake"])
-        label = "fake" if best["p_fake"] >= video["threshold"] else "real"
+        label = details_verdict(video).label(best["p_fake"])
         return frames[best["frame"]], Prediction(prediction.path, best["p_fake"], label)
     faces = [f for t in video["tracks"] for f in t["frames"] if f["frame"] == top[0]["frame"]]
     return frames[top[0]["frame"]], Prediction(prediction.path, top[0]["p_fake"], prediction.label, faces=faces)

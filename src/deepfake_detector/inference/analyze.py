@@ -33,10 +33,12 @@ def load_input(item: ImageInput) -> tuple[str | None, np.ndarray]:
     return None, to_uint8_hwc(item, "in-memory image")
 
 
-def _face_rows(located: Located, scores: list[float], faces: str) -> list[dict] | None:
+def _face_rows(predictor: Predictor, located: Located, scores: list[float], faces: str) -> list[dict] | None:
+    """One row per face: where it is, how sure the detector was, its P(fake) and its own verdict."""
     if faces != "auto":
         return None
-    return [{"box": list(f.box), "crop": r.box, "confidence": round(f.confidence, 4), "p_fake": s}
+    return [{"box": list(f.box), "crop": r.box, "confidence": round(f.confidence, 4), "p_fake": s,
+             "label": predictor.label_for(s)}
             for f, r, s in zip(located.faces, located.regions, scores, strict=False)]
 
 
@@ -46,7 +48,8 @@ def to_prediction(predictor: Predictor, path: str | None, image: np.ndarray, loc
     p = max(scores)
     small = size_warning(*image.shape[:2], predictor.preprocess.input_size)
     warning = "; ".join(w for w in (small, located.warning) if w) or None
-    return Prediction(path, p, predictor.label_for(p), None, _face_rows(located, scores, faces), warning)
+    return Prediction(path, p, predictor.label_for(p), None, _face_rows(predictor, located, scores, faces),
+                      warning)
 
 
 def score_located(predictor: Predictor, images: list[np.ndarray], located: list[Located],

@@ -12,17 +12,20 @@ from PIL import Image, ImageDraw
 
 from deepfake_detector.data.pillow_decode import decode_rgb_array, read_bytes
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.inference.prediction import Prediction, verdict_counts
 from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.inference.timeline import timeline_png
-from deepfake_detector.inference.video import sampled_images, suspicious_faces
+from deepfake_detector.inference.verdict import FAKE, REAL, UNCERTAIN, VERDICTS, VerdictRule
+from deepfake_detector.inference.video import details_verdict, sampled_images, suspicious_faces
 from deepfake_detector.utils.html_page import Html, table, write_page
 
 THUMB = 192
 _STYLE = """<style>.thumb{width:auto;max-width:192px;max-height:192px;display:block}
 .timeline{width:420px;display:block;margin:.3em 0} .crop{width:72px;height:72px;margin-right:4px}
 th{cursor:pointer;user-select:none} th:after{content:" \\2195";color:#aaa} .fake{color:#b00020;font-weight:bold}
-.real{color:#1b7f3b;font-weight:bold} td{vertical-align:middle;overflow-wrap:anywhere}</style>"""
+.real{color:#1b7f3b;font-weight:bold} .uncertain{color:#b26a00;font-weight:bold}
+td{vertical-align:middle;overflow-wrap:anywhere}</style>"""
+BOX_COLOURS = {FAKE: "#e0002a", REAL: "#18b04a", UNCERTAIN: "#f0a000"}  # red, green, amber
 # Click a header to sort by it (numbers numerically, text alphabetically); click again to reverse.
 _SORT_JS = """<script>document.querySelectorAll("table").forEach(function(t){
 var hs=t.rows[0].cells;for(var i=0;i<hs.length;i++)(function(c){var up=true;hs[c].onclick=function(){
@@ -43,20 +46,19 @@ def _img_tag(image: Image.Image, alt: str, css: str = "thumb") -> Html:
     return Html(f'<img class="{css}" alt="{html.escape(alt)}" title="{html.escape(alt)}" src="{data_uri(image)}">')
 
 
-def draw_boxes(image: Image.Image, faces: list[dict], threshold: float) -> Image.Image:
-    """Each face's box drawn on ``image`` (red: scored fake, green: real)."""
+def draw_boxes(image: Image.Image, faces: list[dict], rule: VerdictRule) -> Image.Image:
+    """Each face's box drawn on ``image`` in the colour of its verdict (red fake, amber uncertain, green real)."""
     draw = ImageDraw.Draw(image)
     width = max(2, round(max(image.size) / 150))
     for f in faces:
         x, y, w, h = f["box"]
-        draw.rectangle([x, y, x + w, y + h], outline="#e0002a" if f["p_fake"] >= threshold else "#18b04a",
-                       width=width)
+        draw.rectangle([x, y, x + w, y + h], outline=BOX_COLOURS[rule.label(f["p_fake"])], width=width)
     return image
 
 
-def with_boxes(p: Prediction, threshold: float) -> Image.Image:
+def with_boxes(p: Prediction, rule: VerdictRule) -> Image.Image:
     """The photo with each face's box drawn."""
-    return draw_boxes(Image.fromarray(decode_rgb_array(read_bytes(p.path), p.path)), p.faces or [], threshold)
+    return draw_boxes(Image.fromarray(decode_rgb_array(read_bytes(p.path), p.path)), p.faces or [], rule)
 
 
 def _png_tag(png: bytes, alt: str, css: str = "timeline") -> Html:
@@ -67,13 +69,13 @@ def _png_tag(png: bytes, alt: str, css: str = "timeline") -> Html:
 def video_cell(p: Prediction) -> Html:
     """A video at a glance: its most suspicious frame (boxes drawn), the P(fake) timeline of every face track,
     and the most suspicious face crops."""
-    threshold = p.video["threshold"]
+    rule = details_verdict(p.video)
     frames = sampled_images(p)
     top = suspicious_faces(p)
     if top:
         index = top[0]["frame"]
         same_frame = [f for t in p.video["tracks"] for f in t["frames"] if f["frame"] == index]
-        still = draw_boxes(Image.fromarray(frames[index]), same_frame, threshold)
+        still = draw_boxes(Image.fromarray(frames[index]), same_frame, rule)
     else:
         index = max(p.video["frames"], key=lambda f: f["p_fake"])["frame"]
         still = Image.fromarray(frames[index])
@@ -89,11 +91,11 @@ def _label(p: Prediction) -> Html:
     return Html(f'<span class="{p.label}">{p.label}</span>' if p.label else "error")
 
 
-def _row(p: Prediction, threshold: float, heatmap: Path | None, explain: bool) -> list:
+def _row(p: Prediction, rule: VerdictRule, heatmap: Path | None, explain: bool) -> list:
     if p.error is not None or not p.path:
         thumb = Html("")
     else:
-        thumb = video_cell(p) if p.video else _img_tag(with_boxes(p, threshold), p.path)
+        thumb = video_cell(p) if p.video else _img_tag(with_boxes(p, rule), p.path)
     faces = len(p.faces) if p.faces is not None else "off"
     if p.video:
         faces = f"{len(p.video['tracks'])} track(s), {len(p.video['frames'])} frames"
@@ -102,12 +104,12 @@ def _row(p: Prediction, threshold: float, heatmap: Path | None, explain: bool) -
     return row
 
 
-def summary(predictions: list[Prediction]) -> dict[str, int]:
-    """Counts shown at the top of the page."""
-    return {"files": len(predictions), "fake": sum(p.label == "fake" for p in predictions),
-            "real": sum(p.label == "real" for p in predictions),
-            "unreadable": sum(p.error is not None for p in predictions),
-            "no face found": sum(p.faces == [] for p in predictions),
+def summary(predictions: list[Prediction], with_uncertain: bool = False) -> dict[str, int]:
+    """Counts shown at the top of the page; "uncertain" when the model has a band or some input was uncertain."""
+    counts = verdict_counts(predictions)
+    if not (with_uncertain or counts[UNCERTAIN]):
+        del counts[UNCERTAIN]
+    return {"files": len(predictions), **counts, "no face found": sum(p.faces == [] for p in predictions),
             "videos": sum(p.video is not None for p in predictions)}
 
 
@@ -118,13 +120,17 @@ def write_html_report(path: str | Path, predictions: list[Prediction], detector:
     if path.suffix.lower() not in (".html", ".htm"):
         raise DeepfakeDetectorError(f"{path}: the report must end in .html")
     explain = heatmaps is not None
-    cards = "".join(f'<div class="card">{html.escape(k)}<b>{v}</b></div>' for k, v in summary(predictions).items())
+    rule = detector.verdict
+    counts = summary(predictions, rule.band is not None)
+    cards = "".join(f'<div class="card{" " + k if k in VERDICTS else ""}">{html.escape(k)}<b>{v}</b></div>'
+                    for k, v in counts.items())
     header = ["image", *(["heatmap"] if explain else []), "file", "P(fake)", "label", "faces", "note"]
-    rows = [_row(p, detector.threshold, (heatmaps or {}).get(i), explain) for i, p in enumerate(predictions)]
+    rows = [_row(p, rule, (heatmaps or {}).get(i), explain) for i, p in enumerate(predictions)]
+    boxes = "red scored fake, amber uncertain, green real" if UNCERTAIN in counts else "red scored fake, green real"
     body = (_STYLE + f"<div class='cards'>{cards}</div>"
-            + "<p>Boxes: detected faces (red scored fake, green real); image score = max over its faces. Videos: "
+            + f"<p>Boxes: detected faces ({boxes}); image score = max over its faces. Videos: "
             + "the most suspicious frame, P(fake) over time per face track, and the most suspicious face crops. "
             + "Click a column header to sort.</p>" + table(header, rows) + _SORT_JS)
     model = detector.meta.get("path") or detector.meta.get("model", {}).get("name", "")
     return write_page(path, "deepfake-detector predictions",
-                      f"model {model} · decision threshold {detector.threshold:.4f} · P(fake) per image", body)
+                      f"model {model} · decision {rule.describe(4)} · P(fake) per image", body)

@@ -16,8 +16,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from deepfake_detector.data.preprocess import Preprocess
-from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL
 from deepfake_detector.faces.locate import check_mode
+from deepfake_detector.inference.verdict import Band, VerdictRule
 from deepfake_detector.models.bundled import WEIGHTS_FILE
 from deepfake_detector.utils.hashing import file_sha256
 
@@ -38,13 +38,15 @@ def sigmoid_scores(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 
 class Predictor:
-    """A trained real-vs-fake classifier with its preprocessing and decision threshold (``model.json``)."""
+    """A trained real-vs-fake classifier with its preprocessing, decision threshold and optional uncertain band
+    (``model.json``)."""
 
     def __init__(self, meta: dict) -> None:
         self.meta = meta
         self.threshold = float(meta.get("threshold", 0.5))
         # Temperature scaling fitted on validation (model.json "temperature"); 1.0 leaves scores as trained.
         self.temperature = float(meta.get("temperature") or 1.0)
+        self.verdict  # noqa: B018 - a malformed uncertain band fails here, at load, naming the file
 
     @cached_property
     def preprocess(self) -> Preprocess:
@@ -58,8 +60,21 @@ class Predictor:
         """P(fake) = sigmoid(logit / temperature) for uint8 crops ``(N, H, W, 3)`` at the input size."""
         return sigmoid_scores(self.logits(crops), self.temperature)
 
+    @property
+    def verdict(self) -> VerdictRule:
+        """The photo verdict rule: ``threshold`` and model.json's ``uncertain`` band (read each time, so a
+        threshold or band set after loading is the one used)."""
+        where = str(Path(self.meta["path"]) / "model.json") if self.meta.get("path") else "model.json"
+        return VerdictRule.from_meta(self.meta, where=where, threshold=self.threshold)
+
+    @property
+    def uncertain_band(self) -> Band | None:
+        """The P(fake) range ``[low, high)`` answered "uncertain"; None for a model without one."""
+        return self.verdict.band
+
     def label_for(self, p_fake: float) -> str:
-        return LABEL_NAMES[FAKE if p_fake >= self.threshold else REAL]
+        """"real", "fake" or "uncertain" (:mod:`deepfake_detector.inference.verdict`)."""
+        return self.verdict.label(p_fake)
 
     @cached_property
     def face_detector(self) -> FaceDetector:

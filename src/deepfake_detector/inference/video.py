@@ -12,8 +12,10 @@ Aggregation rules (``VideoOptions.aggregate``):
   else the mean of all.
 
 No face in any frame (or ``faces="off"``): whole frames are scored, the video's P(fake) is their mean, and
-the warning says so. The label uses the model's video threshold (``model.json`` ``video_threshold``, chosen
-on validation videos); a model without one uses its photo threshold and says so in ``video.threshold_from``.
+the warning says so. The label uses the model's video threshold and uncertain band (``model.json``
+``video_threshold`` and ``video_uncertain``, chosen on validation videos; "uncertain" inside the band, as for
+photos, :mod:`deepfake_detector.inference.verdict`); a model without a video threshold uses its photo
+threshold and band and says so in ``video.threshold_from``.
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deepfake_detector.data.samples import FAKE, LABEL_NAMES, REAL
 from deepfake_detector.data.video import SampledVideo, sample_frames
 from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.locate import Located
 from deepfake_detector.faces.tracks import link_tracks
 from deepfake_detector.inference.analyze import locate_in, score_located
 from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.inference.verdict import VerdictRule
 
 if TYPE_CHECKING:
     from deepfake_detector.inference.predictor import Predictor
@@ -57,12 +59,18 @@ class VideoOptions:
             raise ValueError(f"frames must be >= 1 and fps > 0 (got {self.frames}, {self.fps})")
 
 
-def video_threshold(predictor: Predictor) -> tuple[float, str]:
-    """The threshold for videos and where it comes from."""
-    stored = predictor.meta.get("video_threshold")
-    if stored is not None:
-        return float(stored), "video validation"
-    return predictor.threshold, "photo threshold (no video threshold stored for this model)"
+def video_verdict(predictor: Predictor) -> tuple[VerdictRule, str]:
+    """The verdict rule for videos (threshold and uncertain band) and where it comes from."""
+    if predictor.meta.get("video_threshold") is not None:
+        where = str(Path(predictor.meta.get("path") or ".") / "model.json")
+        return (VerdictRule.from_meta(predictor.meta, "video_threshold", "video_uncertain", where),
+                "video validation")
+    return predictor.verdict, "photo threshold (no video threshold stored for this model)"
+
+
+def details_verdict(video: dict) -> VerdictRule:
+    """The rule a video Prediction was labelled with, from its ``video`` details."""
+    return VerdictRule.from_meta(video, where="video details")
 
 
 def confident_mean(scores: np.ndarray) -> float:
@@ -117,20 +125,18 @@ def predict_video(predictor: Predictor, path: str | Path, faces: str = "auto", o
         p = float(np.mean([s[0] for s in scores]))  # whole frames: one region each
         if faces == "auto":
             warnings.append(NO_FACE_IN_VIDEO)
-    threshold, source = video_threshold(predictor)
+    rule, source = video_verdict(predictor)
     info = sampled.info
     details = {
         "duration_s": round(info.duration_s, 3), "fps": round(info.fps, 3), "width": info.width,
         "height": info.height, "rotation": info.rotation, "codec": info.codec,
         "sampling": {"frames": options.frames, "fps": options.fps, "max_duration_s": options.max_duration_s},
-        "aggregate": options.aggregate if tracks else "frame-mean", "threshold": threshold,
-        "threshold_from": source,
+        "aggregate": options.aggregate if tracks else "frame-mean", **rule.to_dict(), "threshold_from": source,
         "frames": [{"frame": f.index, "time": round(f.time_s, 3), "p_fake": max(s), "faces": len(where.faces)}
                    for f, where, s in zip(sampled.frames, located, scores, strict=True)],
         "tracks": tracks,
     }
-    label = LABEL_NAMES[FAKE if p >= threshold else REAL]
-    return Prediction(str(path), p, label, None, None, "; ".join(warnings) or None, details)
+    return Prediction(str(path), p, rule.label(p), None, None, "; ".join(warnings) or None, details)
 
 
 def suspicious_faces(prediction: Prediction, k: int = 3) -> list[dict]:

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.inference.prediction import Prediction, verdict_counts
+from deepfake_detector.inference.verdict import UNCERTAIN
 from deepfake_detector.utils.atomic import write_csv, write_json
 
 if TYPE_CHECKING:
-    from deepfake_detector.inference.detector import Detector
+    from deepfake_detector.inference.predictor import Predictor
 
 COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces", "video"]
 
@@ -41,11 +42,20 @@ def check_output_path(path: str | Path) -> Path:
     return path
 
 
-def write_predictions(predictions: list[Prediction], path: str | Path, detector: Detector) -> None:
+def write_predictions(predictions: list[Prediction], path: str | Path, detector: Predictor) -> None:
     path = check_output_path(path)
     rows = [p.to_dict() for p in predictions]
     if path.suffix.lower() == ".csv":  # faces and video details as JSON in one cell each
         nested = ("faces", "video")
         write_csv(path, [r | {k: None if r[k] is None else json.dumps(r[k]) for k in nested} for r in rows], COLUMNS)
     else:
-        write_json(path, {"model": detector.meta.get("path"), "threshold": detector.threshold, "predictions": rows})
+        write_json(path, {"model": detector.meta.get("path"), **detector.verdict.to_dict(), "predictions": rows})
+
+
+def summary_line(predictions: list[Prediction], detector: Predictor) -> str:
+    """``N file(s): a fake, [b uncertain,] c real, d unreadable  (threshold ...)``; uncertain is counted when the
+    model has a band or some input (a video, by its own band) was uncertain."""
+    counts = verdict_counts(predictions)
+    rule = detector.verdict
+    shown = {k: v for k, v in counts.items() if k != UNCERTAIN or v or rule.band is not None}
+    return f"{len(predictions)} file(s): {', '.join(f'{v} {k}' for k, v in shown.items())}  ({rule.describe()})"

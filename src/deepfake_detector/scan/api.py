@@ -60,7 +60,7 @@ def scan(roots: str | Path | Iterable[str | Path], out: str | Path, model: str |
         predictor = load_predictor(model, backend)  # also in the driver of a Ray scan: fails fast, names the model
         model = _model_arg(model)
         folder.start({"roots": roots, "model": model, "model_id": predictor.model_id,
-                      "threshold": float(predictor.threshold), "faces": faces, "shard_size": shard_size,
+                      **predictor.verdict.to_dict(), "faces": faces, "shard_size": shard_size,
                       "backend": backend, "engine": engine, "batch_size": batch_size})
         if engine == "ray":
             engine_run = partial(run_ray, model=model, backend=backend, faces=faces,

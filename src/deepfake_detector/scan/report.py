@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.scan.shards import read_manifest
-from deepfake_detector.scan.summary import read_summary
-from deepfake_detector.utils.html_page import Html, fmt, table, write_page
+from deepfake_detector.scan.summary import decision, read_summary, shows_uncertain
+from deepfake_detector.utils.html_page import Html, table, write_page
 
 TOP = 50
 _THUMB = 128  # px, longest side
@@ -57,10 +57,11 @@ def _thumbnail(path: str) -> str:
 def write_report(path: str | Path, out: str | Path, n: int = TOP) -> Path:
     summary = read_summary(out)
     rows = [[Html(_thumbnail(r["path"])), r["p_fake"], r["label"], r["path"]] for r in most_suspicious(out, n)]
-    cards = "".join(f"<div class='card'><b>{html.escape(str(summary[k]))}</b>{name}</div>" for k, name in
-                    (("inputs", "images"), ("fakes", "fake"), ("reals", "real"), ("errors", "unreadable"),
-                     ("img_per_s", "img/s")))
+    counts = [("inputs", "images"), ("fakes", "fake"), ("uncertain", "uncertain"), ("reals", "real"),
+              ("errors", "unreadable"), ("img_per_s", "img/s")]
+    cards = "".join(f"<div class='card'><b>{html.escape(str(summary[k]))}</b>{name}</div>" for k, name in counts
+                    if k != "uncertain" or shows_uncertain(summary))
     body = (f"<div class='cards'>{cards}</div><h2>The {len(rows)} most suspicious images</h2>"
             + table(["image", "P(fake)", "label", "path"], rows))
     return write_page(path, "Scan: most suspicious images",
-                      f"{summary['out']}, model {summary['model_id']}, threshold {fmt(summary['threshold'])}", body)
+                      f"{summary['out']}, model {summary['model_id']}, {decision(summary)}", body)

@@ -25,13 +25,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from deepfake_detector.errors import ConfigError
+from deepfake_detector.inference.verdict import FAKE, UNCERTAIN
 from deepfake_detector.utils.atomic import atomic_path, write_json
 from deepfake_detector.utils.owned import MARKER, is_empty, is_owned, mark, remove_owned
 
 MANIFEST = "_scan.json"
 LOCK = ".lock"
 # What must be the same to continue a scan: anything else would mix two different scans in one table.
-RESUME_KEYS = ("roots", "model_id", "threshold", "faces", "shard_size")
+RESUME_KEYS = ("roots", "model_id", "threshold", "uncertain", "faces", "shard_size")
 
 
 def shard_name(index: int) -> str:
@@ -109,7 +110,8 @@ class ScanFolder:
         with atomic_path(self.out / name) as tmp:
             pq.write_table(table, tmp)
         self.shards.append({"file": name, "rows": table.num_rows,
-                            "fakes": pc.sum(pc.equal(table["label"], "fake")).as_py() or 0,
+                            "fakes": pc.sum(pc.equal(table["label"], FAKE)).as_py() or 0,
+                            "uncertain": pc.sum(pc.equal(table["label"], UNCERTAIN)).as_py() or 0,
                             "errors": table.num_rows - table["error"].null_count,
                             "seconds": round(seconds, 3), "last_path": table["path"][-1].as_py()})
         self._save()

@@ -5,13 +5,14 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deep
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222}
 #verdict{font-size:1.8em;font-weight:bold;margin:.5em 0} .fake{color:#b00020} .real{color:#1b7f3b}
+.uncertain{color:#7a4a00;background:#ffe8a3;border-left:6px solid #f0a000;padding:.2em .5em;border-radius:4px}
 .err{color:#a04000} img{max-width:100%;border-radius:6px} small{color:#666}
 [hidden]{display:none !important}</style></head><body>
 <h1>Is this face real or generated?</h1>
 <form id="form"><input type="file" id="file" name="file" accept="image/*,video/*" required>
 <label><input type="checkbox" id="faces" checked> find faces</label>
 <button type="submit" id="go">Check</button></form>
-<div id="verdict"></div><div id="details"></div>
+<div id="verdict"></div><p id="unsure" class="uncertain" hidden></p><div id="details"></div>
 <div id="clip" hidden style="display:flex;gap:1em;flex-wrap:wrap;align-items:center">
 <video id="player" controls muted style="max-width:360px"></video><img id="timeline" alt="P(fake) over time"
  style="max-width:380px"></div><img id="heatmap" alt="" hidden>
@@ -25,6 +26,7 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
   if (!file) return;
   var clip = document.getElementById("clip"), player = document.getElementById("player");
   verdict.textContent = "checking\\u2026"; verdict.className = ""; details.textContent = ""; img.hidden = true;
+  document.getElementById("unsure").hidden = true;
   clip.hidden = true; if (player.src) URL.revokeObjectURL(player.src);
   var body = new FormData(); body.append("file", file);
   var faces = document.getElementById("faces").checked ? "auto" : "off";
@@ -34,6 +36,11 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
     if (!r.ok) { verdict.textContent = "error: " + j.error; verdict.className = "err"; return; }
     verdict.textContent = j.label.toUpperCase() + "  (P(fake) = " + j.p_fake.toFixed(3) + ")";
     verdict.className = j.label;
+    var unsure = document.getElementById("unsure"), band = j.uncertain;
+    unsure.hidden = j.label !== "uncertain";
+    if (band) unsure.textContent = "Uncertain: P(fake) is between " + band.low.toFixed(3) + " and "
+      + band.high.toFixed(3) + ", the range in which this model's verdicts on validation images were too often "
+      + "wrong to call a photo real or fake.";
     var n = j.faces === null ? "face search off" : j.faces.length + " face(s)";
     if (j.video) {
       n = j.video.frames.length + " frames, " + j.video.tracks.length + " face track(s), " + j.video.aggregate;

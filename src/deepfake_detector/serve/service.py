@@ -17,7 +17,7 @@ from deepfake_detector.inference.analyze import analyze_image
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.timeline import timeline_png
-from deepfake_detector.inference.video import VideoOptions, predict_video
+from deepfake_detector.inference.video import VideoOptions, details_verdict, predict_video
 
 MAX_UPLOAD = 10 * 1024 * 1024  # bytes, an image
 MAX_VIDEO_UPLOAD = 100 * 1024 * 1024  # bytes, a video
@@ -65,7 +65,7 @@ class Service:
         self.video = video or VideoOptions()
 
     def info(self) -> dict:
-        return {"status": "ok", "model": self.model_id, "threshold": self.detector.threshold,
+        return {"status": "ok", "model": self.model_id, **self.detector.verdict.to_dict(),
                 "input_size": list(self.detector.preprocess.input_size)}
 
     def _slot(self) -> None:
@@ -85,7 +85,7 @@ class Service:
                 heatmap = self._heatmap(image, prediction) if explain else None
         finally:
             self._decodes.release()
-        result = {"p_fake": prediction.p_fake, "label": prediction.label, "threshold": self.detector.threshold,
+        result = {"p_fake": prediction.p_fake, "label": prediction.label, **self.detector.verdict.to_dict(),
                   "faces": prediction.faces, "warning": prediction.warning, "model": self.model_id,
                   "width": int(image.shape[1]), "height": int(image.shape[0])}
         if heatmap is not None:
@@ -110,7 +110,7 @@ class Service:
         if prediction.error:
             raise ImageDecodeError(prediction.error.replace(str(path), filename))
         video = prediction.video
-        result = {"p_fake": prediction.p_fake, "label": prediction.label, "threshold": video["threshold"],
+        result = {"p_fake": prediction.p_fake, "label": prediction.label, **details_verdict(video).to_dict(),
                   "faces": None, "warning": prediction.warning and prediction.warning.replace(str(path), filename),
                   "model": self.model_id, "width": video["width"], "height": video["height"], "video": video,
                   "timeline_png": base64.b64encode(timeline_png(prediction)).decode()}
