@@ -18,7 +18,7 @@ import numpy as np
 
 from deepfake_detector.data.samples import Sample
 from deepfake_detector.data.splits import SPLITS_FILE, read_splits
-from deepfake_detector.errors import DatasetError
+from deepfake_detector.errors import DatasetError, ModelLoadError
 from deepfake_detector.evaluation.calibration import apply_temperature, fit_temperature
 from deepfake_detector.evaluation.scoring import score_samples
 from deepfake_detector.evaluation.thresholds import ThresholdChoice, choose_threshold, parse_policy
@@ -28,7 +28,7 @@ from deepfake_detector.evaluation.uncertainty import (
     choose_band,
     stored_band,
 )
-from deepfake_detector.inference.detector import Detector
+from deepfake_detector.inference.detector import Detector, FallbackWarning
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,16 @@ def recalibrate(model: str | Path, *, policy: str | None = None,
     temperature-scaled; ``uncertain="off"`` removes the band. ``splits``: another ``splits.csv`` whose
     ``valid`` rows to use (default: the run's own); they must be images the model was not trained on.
     """
-    detector = Detector.load(model, device="cpu")
+    with warnings.catch_warnings():  # the default model without its encoder: never rewrite the fast one instead
+        warnings.simplefilter("error", FallbackWarning)
+        try:
+            detector = Detector.load(model)
+        except FallbackWarning as exc:
+            raise ModelLoadError(f"{model}: not calibrated ({exc})") from None
     meta = detector.meta
     split_file = Path(splits) if splits is not None else Path(meta["path"]) / SPLITS_FILE
     if not split_file.is_file():
-        raise DatasetError(f"{split_file}: no split lists to take the validation images from; pass the "
+        raise DatasetError(f"{split_file}: no split lists to take the validation images from; pass --splits with the "
                            "splits.csv of a run whose validation images this model never trained on")
     valid = read_splits(split_file).get("valid") or []
     if not valid:
@@ -126,7 +131,11 @@ def recalibrate(model: str | Path, *, policy: str | None = None,
     target = stored_band_target(meta) if uncertain is None else None if uncertain == "off" else uncertain
     if temperature_scaling is None:
         temperature_scaling = meta.get("temperature") is not None
+    before = meta.get("temperature")
     point = calibrate_detector(detector, valid, policy, temperature_scaling=temperature_scaling,
                                uncertain=target, require_band=True, batch_size=batch_size, progress=progress)
     detector.save_meta()
+    if "video_threshold" in meta and point.temperature != before:  # video scores are temperature-scaled too
+        warnings.warn(f"{meta['path']}: the temperature changed, so the stored video threshold no longer fits; "
+                      "choose it again with 'evaluate --data VIDEOS --set-video-threshold'", stacklevel=2)
     return detector, point
