@@ -1,5 +1,5 @@
 """The "uncertain" verdict: a band in model.json around known scores of real 140k images, and every output
-(Python API, CLI CSV/JSON, server JSON, scan's Parquet) calls the images inside it "uncertain" and
+(Python API, CLI CSV/JSON, server JSON, scan's Parquet, videos) calls the images inside it "uncertain" and
 the others as the threshold alone does; a model without a band answers exactly as before."""
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
 from deepfake_detector.inference.verdict import Band, VerdictRule
+from deepfake_detector.inference.video import VideoOptions
 from deepfake_detector.models.bundled import bundled_model_dir
 from deepfake_detector.scan import scan
 from deepfake_detector.serve import Service, create_app
 
 from .conftest import DATA_140K
+from .video_clips import faces, write_clip
 
 VALID = DATA_140K / "real_vs_fake" / "real-vs-fake" / "valid"
 FILES = [str(p) for label in ("real", "fake") for p in sorted((VALID / label).glob("*.jpg"))[:6]]
@@ -164,3 +166,31 @@ def test_a_bad_band_is_refused_at_load_naming_the_file(tmp_path: Path, band: dic
     with pytest.raises(ModelLoadError, match="bad/model.json: ") as caught:
         Detector.load(model, device="cpu")
     assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_set_video_threshold_chooses_a_video_band_and_videos_use_it(banded: dict, tmp_path: Path) -> None:
+    """3 real and 3 fake 4-frame clips of 140k test faces; the photo band's target (0.98) holds for videos too."""
+    for label in ("real", "fake"):
+        for i, image in enumerate(faces(label, 3)):
+            write_clip(tmp_path / "videos" / label / f"{label}{i}.mp4", [image] * 4, fps=4)
+    model = _copy_fast(tmp_path / "model", uncertain={**banded["band"].to_dict(), "policy": "accuracy:0.98"})
+    assert main(["evaluate", str(model), "--data", str(tmp_path / "videos"), "--set-video-threshold", "youden",
+                 "--frames", "4", "--out", str(tmp_path / "valid"), "--quiet"]) == 0
+    meta = json.loads((model / "model.json").read_text())
+    stored = meta["video_uncertain"]
+    assert stored["low"] <= meta["video_threshold"] <= stored["high"] and stored["policy"] == "accuracy:0.98"
+    assert meta["uncertain"]["low"] == banded["band"].low  # the photo band is left as it was
+
+    detector = Detector.load(model, device="cpu")
+    videos = sorted(str(p) for p in (tmp_path / "videos").rglob("*.mp4"))
+    predictions = detector.predict(videos, video=VideoOptions(frames=4))
+    for p in predictions:
+        assert p.video["uncertain"] == {"low": stored["low"], "high": stored["high"]}
+        inside = stored["low"] <= p.p_fake < stored["high"]
+        assert p.label == ("uncertain" if inside else "fake" if p.p_fake >= stored["high"] else "real")
+    metrics = json.loads((tmp_path / "valid" / "metrics.json").read_text())
+    share = sum(p.label == "uncertain" for p in predictions) / len(predictions)
+    assert metrics["uncertain"]["uncertain_share"] == pytest.approx(share) == pytest.approx(
+        stored["selection"]["share"])
+    with (tmp_path / "valid" / "predictions.csv").open() as fh:
+        assert sorted(r["predicted"] for r in csv.DictReader(fh)) == sorted(p.label for p in predictions)

@@ -39,6 +39,10 @@ def cmd_evaluate_videos(args: argparse.Namespace) -> int:
           f"({frames['n']} frames)")
     print(f"  at video threshold {m['threshold']:.4f} from the {m['threshold_from']}: "
           f"accuracy={_with_ci(m, 'accuracy')}  recall={_with_ci(m, 'recall')}  fpr={_with_ci(m, 'fpr')}")
+    if "uncertain" in m:
+        band = m["uncertain"]
+        print(f"  uncertain from {band['low']:.4f} to {band['high']:.4f}: {band['uncertain_share']:.1%} of the "
+              f"videos, verdicts outside it right {fmt(band['confident_accuracy'])}")
     if args.set_video_threshold is not None:
         print(f"video threshold chosen on these {m['n']} validation videos ({m['threshold_policy']}), stored in "
               f"{m['model']}/model.json: the figures above are validation figures, not a test result")

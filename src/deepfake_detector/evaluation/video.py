@@ -11,8 +11,11 @@ metrics of ``summary.summarize`` and 95% bootstrap intervals:
 
 ``set_threshold`` chooses the video threshold on the folder's videos (they must be validation videos, never
 the test set) and stores it in the model's ``model.json`` as ``video_threshold`` with
-``video_threshold_selection``; nothing else in the model folder changes. The thresholds of photos and videos
-differ because sampling, resizing and video compression shift the scores (docs/video.md).
+``video_threshold_selection``; a model with an uncertain band for photos (``uncertain``) also gets one for
+videos around the video threshold, held to the same accuracy target (``video_uncertain``, chosen by
+:func:`~deepfake_detector.evaluation.uncertainty.choose_band`); nothing else in the model folder changes.
+The thresholds of photos and videos differ because sampling, resizing and video compression shift the scores
+(docs/video.md).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from deepfake_detector.evaluation.plots import plot_confusion_matrix, plot_roc, 
 from deepfake_detector.evaluation.report import rows_table, write_report
 from deepfake_detector.evaluation.summary import headline_row, summarize
 from deepfake_detector.evaluation.thresholds import choose_threshold, parse_policy
+from deepfake_detector.evaluation.uncertainty import BandUnreachableError, UncertainBand, choose_band
 from deepfake_detector.inference.loading import load_predictor
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.predictor import Predictor
@@ -120,7 +124,8 @@ def _sampling(options: VideoOptions) -> dict:
 def set_video_threshold(predictor: Predictor, scored: ScoredVideos, policy: str, options: VideoOptions,
                         data: str | Path) -> dict:
     """Choose the video threshold on validation videos with ``policy`` (``"model"``: the model's own
-    ``threshold_policy``) and store it in the model's ``model.json``; returns ``video_threshold_selection``."""
+    ``threshold_policy``), and the video uncertain band if the model has a photo band, and store them in the
+    model's ``model.json``; returns ``video_threshold_selection``."""
     if policy == MODEL_POLICY:
         policy = predictor.meta.get("threshold_policy") or "youden"
     y = scored.labels
@@ -132,15 +137,23 @@ def set_video_threshold(predictor: Predictor, scored: ScoredVideos, policy: str,
     selection = {"n": len(y), "n_real": int((y == 0).sum()), "n_fake": int(y.sum()), "policy": choice.policy,
                  "val_tpr": choice.val_tpr, "val_fpr": choice.val_fpr, "data": Path(data).resolve().name,
                  **_sampling(options)}
-    predictor.meta.update({"video_threshold": choice.threshold, "video_threshold_selection": selection})
+    band = None
+    if predictor.meta.get("uncertain"):  # videos are held to the photo band's accuracy target
+        target = UncertainBand.from_dict(predictor.meta["uncertain"]).target_accuracy
+        try:
+            band = choose_band(y, scored.p_fake, choice.threshold, target).to_dict()
+        except BandUnreachableError as exc:
+            raise DatasetError(f"{data}: {exc}") from None
+    predictor.meta.update({"video_threshold": choice.threshold, "video_threshold_selection": selection,
+                           "video_uncertain": band})
     write_meta(predictor.meta["path"], predictor.meta)  # model.json alone, written atomically
     return selection
 
 
 def _level_summary(y: np.ndarray, p: np.ndarray, threshold: float, seed: int, extra: dict,
-                   clusters: np.ndarray | None = None) -> dict:
+                   clusters: np.ndarray | None = None, band: UncertainBand | None = None) -> dict:
     """``summarize`` plus the false-positive rate (reals called fake) at the threshold, with its interval."""
-    m = summarize(y, p, threshold, seed=seed, extra=extra, clusters=clusters)
+    m = summarize(y, p, threshold, seed=seed, extra=extra, clusters=clusters, band=band)
     low, high = m["ci95"]["specificity"] or (None, None)
     m["fpr"] = 1 - m["specificity"]
     m["ci95"]["fpr"] = None if low is None else [1 - high, 1 - low]
@@ -149,9 +162,13 @@ def _level_summary(y: np.ndarray, p: np.ndarray, threshold: float, seed: int, ex
 
 def video_metrics(predictor: Predictor, scored: ScoredVideos, options: VideoOptions, seed: int = 0,
                   info: dict | None = None) -> dict:
-    """metrics.json: the video-level summary at the video threshold, with ``frame_level`` inside."""
+    """metrics.json: the video-level summary at the video threshold (with a band, how many videos it leaves
+    uncertain), with ``frame_level`` inside."""
     rule, source = video_verdict(predictor)
     threshold = rule.threshold
+    # the band the labels used: the video one once a video threshold is chosen, else the photo one
+    stored = predictor.meta.get("video_uncertain" if "video_threshold" in predictor.meta else "uncertain")
+    band = UncertainBand.from_dict(stored) if stored else None
     selection = predictor.meta.get("video_threshold_selection") or {}
     policy = selection.get("policy") if "video_threshold" in predictor.meta else \
         f"photo threshold, {predictor.meta.get('threshold_policy') or 'fixed'}"
@@ -159,9 +176,9 @@ def video_metrics(predictor: Predictor, scored: ScoredVideos, options: VideoOpti
     extra = {"model": predictor.meta.get("path"), "model_id": predictor.model_id, **(info or {}),
              "n_skipped": len(scored.bad), "sampling": _sampling(options), "threshold_from": source,
              "threshold_policy": policy}
-    metrics = _level_summary(scored.labels, scored.p_fake, threshold, seed, {"level": "video", **extra})
+    metrics = _level_summary(scored.labels, scored.p_fake, threshold, seed, {"level": "video", **extra}, band=band)
     metrics["frame_level"] = _level_summary(frame_y, frame_p, threshold, seed,
-                                            {"level": "frame", "n_videos": len(scored.samples)}, frame_video)
+                                            {"level": "frame", "n_videos": len(scored.samples)}, frame_video, band)
     return metrics
 
 
@@ -174,8 +191,17 @@ def _levels_section(metrics: dict) -> str:
             f"<p>{metrics['n']} videos, {frames['n']} sampled frames ({sampled}, aggregate "
             f"<b>{s['aggregate']}</b>). Frame level: each frame's P(fake) (its most suspicious face) against its "
             "video's label; its intervals resample whole videos. Threshold: "
-            f"{metrics['threshold']:.4f}, from the {metrics['threshold_from']}.</p>"
+            f"{metrics['threshold']:.4f}, from the {metrics['threshold_from']}.{_band_sentence(metrics)}</p>"
             + rows_table(rows, "level", _LEVEL_COLUMNS))
+
+
+def _band_sentence(metrics: dict) -> str:
+    band = metrics.get("uncertain")
+    if band is None:
+        return ""
+    accuracy = "n/a" if band["confident_accuracy"] is None else f"{band['confident_accuracy']:.3f}"
+    return (f" Uncertain from {band['low']:.4f} to {band['high']:.4f}: {band['uncertain_share']:.1%} of the "
+            f"videos; the verdicts outside it are right {accuracy} of the time.")
 
 
 def write_video_outputs(scored: ScoredVideos, metrics: dict, out: Path, title: str, subtitle: str) -> None:
