@@ -1,4 +1,5 @@
-"""A video's P(fake) over time: one line per face track (whole frames if none), the decision threshold dashed."""
+"""A video's P(fake) over time: one line per face track (whole frames if none), the decision threshold dashed,
+the uncertain band (if the model has one) shaded amber."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ def timeline_png(prediction: Prediction) -> bytes:
     else:
         ax.plot([f["time"] for f in video["frames"]], [f["p_fake"] for f in video["frames"]], marker="o", ms=3,
                 color="#555", label="whole frame")
+    band = video.get("uncertain")  # details of videos scored before bands existed have none
+    if band:
+        ax.axhspan(band["low"], band["high"], color="#f0a000", alpha=0.18, lw=0)
     ax.axhline(video["threshold"], color="#888", ls="--", lw=1)
     ax.text(1.0, video["threshold"], " threshold", transform=ax.get_yaxis_transform(), va="center", fontsize=7,
             color="#666")
