@@ -151,7 +151,7 @@ def _cache_test_features(cfg: RunConfig, detector: Detector, samples: list[Sampl
     dataset = ImageDataset(samples, pre, build_transform(pre), cache=False, progress=progress)
     extract_features(model.backbone, dataset, cfg.train.batch_size, cfg.data.num_workers, progress,
                      "Features: test", store)
-    model.cpu()
+    model.backbone.to(detector.device)  # extract_features moved it to the fastest device
 
 
 def _read_scores(folder: Path) -> dict[str, float]:
@@ -230,7 +230,7 @@ def leave_one_out(config: str | Path, out_dir: str | Path, *, overrides: list[st
         fold_cfg = fold_config(cfg, fold, classes)
         reused = _train_or_reuse(fold_cfg, run, retrain, progress)
         if not (reused and (run / EVAL_FOLDER / "predictions.csv").is_file()):
-            detector = Detector.load(run, device="cpu")
+            detector = Detector.load(run)
             if not features_cached:
                 _cache_test_features(fold_cfg, detector, test, progress)
                 features_cached = True
