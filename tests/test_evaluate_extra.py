@@ -7,6 +7,7 @@ import csv
 import json
 import shutil
 
+import pytest
 import torch
 
 from deepfake_detector.cli import main
@@ -17,7 +18,7 @@ TOP_KEYS = {"schema_version", "model", "data", "split", "n_skipped", "threshold_
             "n_real", "n_fake", "threshold", "tp", "tn", "fp", "fn", "accuracy", "precision", "recall", "f1",
             "specificity", "balanced_accuracy", "per_class", "roc_auc", "average_precision", "eer",
             "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "log_loss", "brier", "ece", "eer_threshold", "ci95",
-            "at_default", "at_selected", "bootstrap", "reliability"}
+            "at_default", "at_selected", "bootstrap", "reliability", "worst_real_source"}
 
 
 def _model(path):
@@ -41,6 +42,8 @@ def test_cross_dataset_and_robustness(tmp_path, tiny_dataset):
     metrics = json.loads((out / "tiny" / "metrics.json").read_text())
     assert set(metrics) == TOP_KEYS
     assert metrics["threshold"] == 0.4 and metrics["at_default"]["threshold"] == 0.5 and metrics["n"] == 20
+    worst = metrics["worst_real_source"]  # one source: the pooled reals
+    assert worst["source"] == "all" and worst["false_positive_rate"] == pytest.approx(1 - metrics["specificity"])
     robust = list(csv.DictReader((out / "tiny" / "robustness.csv").open()))
     assert [r["perturbation"] for r in robust] == ["none", "jpeg:50", "noise:0.05"]
     assert (out / "tiny" / "robustness.png").is_file() and (out / "tiny" / "reliability.png").is_file()
