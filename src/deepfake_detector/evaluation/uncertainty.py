@@ -94,12 +94,12 @@ def choose_band(y_true, p_fake, threshold: float, target_accuracy: float = 0.98)
         i = np.arange(first, min(first + rows, len(down.outside)))
         n_out = down.outside[i, None] + up.outside[None, :]
         n_right = down.right[i, None] + up.right[None, :]
-        ok = n_right >= target_accuracy * n_out - 1e-9
-        ok &= n_out > 0
-        if not ok.any():
+        ok = (n_out > 0) & (n_right >= target_accuracy * n_out - 1e-9)
+        reaching = ok.any(axis=1)
+        if not reaching.any():
             continue
         # Per lower edge, the first upper edge that meets the target leaves the fewest inside.
-        i, j = i[ok.any(axis=1)], ok.argmax(axis=1)[ok.any(axis=1)]
+        i, j = i[reaching], ok.argmax(axis=1)[reaching]
         out = down.outside[i] + up.outside[j]
         accuracy = (down.right[i] + up.right[j]) / out
         width = up.edges[j] - down.edges[i]
