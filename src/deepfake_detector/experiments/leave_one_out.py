@@ -39,7 +39,7 @@ from deepfake_detector.evaluation.summary import summarize
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models.artifacts import read_meta
 from deepfake_detector.training import train
-from deepfake_detector.training.finetune import _feature_store, extract_features
+from deepfake_detector.training.finetune import extract_features, feature_store
 from deepfake_detector.utils.atomic import write_csv, write_json, write_text
 from deepfake_detector.utils.owned import is_empty, is_owned, mark, replaced_folder
 
@@ -144,7 +144,7 @@ def _cache_test_features(cfg: RunConfig, detector: Detector, samples: list[Sampl
     """With a frozen, cacheable encoder: encode the test images once, so every fold's evaluation reads them
     from the feature cache (``scoring.cached_scores``) and runs only its head."""
     model = detector.model
-    store = _feature_store(cfg, model) if cfg.train.finetune == "frozen" else None
+    store = feature_store(cfg, model) if cfg.train.finetune == "frozen" else None
     if store is None:
         return
     pre = model.preprocess

@@ -171,7 +171,7 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
                        len(train_all), callbacks, datasets)
 
     model.backbone.requires_grad_(False)
-    store = _feature_store(cfg, model)
+    store = feature_store(cfg, model)
     views = [extract_features(model.backbone, train_set.with_transform(build_transform(pre)), bs, workers,
                               progress, "Features: train", store)]
     views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
@@ -200,7 +200,7 @@ def _reencode(image: torch.Tensor, index: int, quality: int) -> torch.Tensor:
     return reencode_jpeg(image, quality)
 
 
-def _feature_store(cfg: RunConfig, model: nn.Module) -> FeatureStore | None:
+def feature_store(cfg: RunConfig, model: nn.Module) -> FeatureStore | None:
     """The on-disk feature cache, for a frozen backbone that names what it computes."""
     key = model.feature_key() if cfg.data.feature_cache and hasattr(model, "feature_key") else None
     return FeatureStore(cache_dir() / "features", key) if key else None
