@@ -7,40 +7,100 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.explain import explain_image
+from deepfake_detector.explain.gradcam import explain_prediction
 from deepfake_detector.faces import whole_image
 from deepfake_detector.inference.analyze import load_input
-from deepfake_detector.models import cam_layer, create_model
-from tests.conftest import ORIGINALS, write_image
+from deepfake_detector.models import cam_target, create_model, list_models
+from deepfake_detector.models.cam import CamTarget
+from tests.conftest import DATA_140K, ORIGINALS, write_image
 
 FACE = sorted((ORIGINALS / "fake").glob("*.jpg"))[0]
 
 
-def test_each_model_names_its_last_conv_stage() -> None:
+VALID = DATA_140K / "real_vs_fake" / "real-vs-fake" / "valid"
+VALID_FAKE = sorted((VALID / "fake").glob("*.jpg"))[0]  # a 256 px StyleGAN face
+
+# Every registry model at the smallest input it allows, random weights (the map's shape, not its content).
+REGISTRY_MODELS = {
+    "seed_cnn": {"input_size": 32, "channels": [4, 8], "dense": 8},
+    "xception": {"input_size": 64},
+    "efficientnet_lite0": {"input_size": 64},
+    "mobilenet_v2": {"input_size": 64},
+    "timm:resnet18": {"input_size": 64},
+    "timm:vit_tiny_patch16_224": {},  # a ViT's patch grid is fixed at build time
+    "clip_vit_b16": {"pretrained": False},
+    "clip_vit_b16_multiblock": {"pretrained": False, "trainable_blocks": 2},
+}
+
+
+def test_registry_models_are_all_covered() -> None:
+    assert {name.partition(":")[0] for name in REGISTRY_MODELS} == {n.partition(":")[0] for n in list_models()}
+
+
+def test_each_model_names_its_cam_target() -> None:
     seed = create_model("seed_cnn", input_size=32, channels=[4, 8])
-    assert cam_layer(seed) is seed.features[-3]
+    assert cam_target(seed) == CamTarget(seed.features[-3])
     mobile = create_model("mobilenet_v2")
-    assert cam_layer(mobile) is mobile.backbone.features[-1]
+    assert cam_target(mobile) == CamTarget(mobile.backbone.features[-1])
     resnet = create_model("timm:resnet18")
-    assert cam_layer(resnet) is resnet.backbone.layer4
+    assert cam_target(resnet) == CamTarget(resnet.backbone.layer4)
+    clip = create_model("clip_vit_b16_multiblock", blocks="5-9", pretrained=False)
+    target = cam_target(clip)
+    assert target.layer is clip.backbone.vit.blocks[8].norm1  # the last block the features read
+    tokens = torch.arange(2 * 197 * 3, dtype=torch.float32).reshape(2, 197, 3)
+    grid = target.reshape(tokens)
+    assert grid.shape == (2, 3, 14, 14)  # the class token dropped, 196 patches on the 14x14 grid
+    assert torch.equal(grid[1, :, 0, 1], tokens[1, 2]) and torch.equal(grid[0, :, 13, 13], tokens[0, 196])
 
 
-@pytest.mark.parametrize("model", ["seed_cnn", "mobilenet_v2"])
-def test_gradcam_heatmap_covers_the_image(model: str, tmp_path: Path) -> None:
-    from deepfake_detector.models.artifacts import save_model
+def assert_heatmap(heatmap: np.ndarray, image: np.ndarray) -> None:
+    """Same size as the image, finite, in [0, 1]."""
+    assert heatmap.shape == image.shape[:2] and np.isfinite(heatmap).all()
+    assert heatmap.min() >= 0 and heatmap.max() <= 1
 
-    args = {"input_size": 32, "channels": [4, 8], "dense": 8} if model == "seed_cnn" else {}
-    folder = save_model(create_model(model, **args), tmp_path / model, name=model, args=args, threshold=0.5)
-    detector = Detector.load(folder, device="cpu")
-    image = np.ascontiguousarray(load_input(FACE)[1][::4, ::4])  # 256 px keeps the test fast
-    for fake in (True, False):
-        e = explain_image(detector, image, [whole_image(image)], [fake])
-        assert e.heatmap.shape == (256, 256) and e.image.shape == (256, 256, 3)
-        assert e.heatmap.min() >= 0 and e.heatmap.max() <= 1 and np.isfinite(e.heatmap).all()
+
+def varies(heatmap: np.ndarray) -> bool:
+    """A map rather than a constant (no gradient at the target layer gives zeros everywhere)."""
+    return bool(heatmap.max() - heatmap.min() > 0.5)  # each map is scaled to [0, 1] before resizing
+
+
+@pytest.mark.parametrize("name", list(REGISTRY_MODELS))
+def test_every_registry_model_explains_both_decisions(name: str) -> None:
+    torch.manual_seed(0)
+    detector = Detector(create_model(name, **REGISTRY_MODELS[name]), {"threshold": 0.5})
+    image = load_input(VALID_FAKE)[1]
+    maps = [explain_image(detector, image, [whole_image(image)], [fake]).heatmap for fake in (True, False)]
+    for heatmap in maps:
+        assert_heatmap(heatmap, image)
+    # Random weights may push a decision the same way everywhere (its map then is all zeros after the ReLU),
+    # but then the opposite decision's map shows where.
+    assert any(varies(m) for m in maps)
+
+
+@pytest.mark.parametrize("bundled", ["default", "fast"])
+def test_bundled_models_explain_what_they_predict(bundled: str) -> None:
+    detector = Detector.load(bundled, device="cpu")
+    image = load_input(VALID_FAKE)[1]
+    prediction = detector.predict([image])[0]  # faces found, as users get it
+    heatmap = explain_prediction(detector, image, prediction).heatmap
+    assert_heatmap(heatmap, image)
+    assert varies(heatmap)
+
+
+def test_default_model_writes_heatmaps_through_the_cli(tmp_path: Path, capsys) -> None:
+    real = sorted((VALID / "real").glob("*.jpg"))[0]
+    assert main(["explain", str(VALID_FAKE), "--model", "default", "--out", str(tmp_path / "cam")]) == 0
+    assert main(["predict", str(VALID_FAKE), str(real), "--explain", str(tmp_path / "cams"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote 1 heatmap(s)" in out and "wrote 2 heatmap(s)" in out
+    for png in [*(tmp_path / "cam").glob("*.png"), *(tmp_path / "cams").glob("*.png")]:
+        assert Image.open(png).size == (256, 256)
 
 
 def test_explain_command_writes_overlays(tiny_model: Path, tmp_path: Path, capsys) -> None:

@@ -1,4 +1,5 @@
-"""Grad-CAM (``grad-cam`` library) on the whole model, at each model's ``cam_layer``.
+"""Grad-CAM (``grad-cam`` library) on the whole model, at each model's ``cam_target`` (a layer, and for a
+vision transformer the reshape of its patch tokens to a grid).
 
 The heatmap explains the decision: for an image called fake it shows what raised the fake logit, for one
 called real what lowered it, for one called uncertain what raised it (what makes it doubtful). Each scored
@@ -19,7 +20,7 @@ from PIL import Image
 
 from deepfake_detector.faces.crop import Region, crop_regions
 from deepfake_detector.inference.verdict import REAL
-from deepfake_detector.models.registry import cam_layer
+from deepfake_detector.models.cam import cam_target
 
 if TYPE_CHECKING:
     from deepfake_detector.inference.detector import Detector, Prediction
@@ -58,13 +59,18 @@ class Explanation:
 
 def region_maps(detector: Detector, image: np.ndarray, regions: list[Region], fake: list[bool]) -> list[np.ndarray]:
     """One Grad-CAM map (input size) per region of an RGB ``image`` (H, W, 3)."""
-    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam import GradCAM, LayerCAM
 
     crops = torch.from_numpy(crop_regions(image, regions, detector.preprocess)).permute(0, 3, 1, 2)
-    batch = detector.transform(crops).to(detector.device)
+    # An input that requires grad makes the graph reach the target layer even when every weight before it
+    # is frozen (a frozen encoder: no activation would require grad, and grad-cam would get no gradient).
+    batch = detector.transform(crops).to(detector.device).requires_grad_(True)
     model = detector.model
-    with GradCAM(model=_Logits(model), target_layers=[cam_layer(model)]) as cam:
+    target = cam_target(model)
+    method = {"gradcam": GradCAM, "layercam": LayerCAM}[target.method]
+    with method(model=_Logits(model), target_layers=[target.layer], reshape_transform=target.reshape) as cam:
         maps = cam(input_tensor=batch, targets=[_Decision(1.0 if f else -1.0) for f in fake])
+    model.zero_grad(set_to_none=True)  # trainable weights' gradients would otherwise stay allocated
     return list(maps)
 
 

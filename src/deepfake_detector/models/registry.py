@@ -93,12 +93,3 @@ def create_model(name: str, **kwargs) -> nn.Module:
         raise TypeError(f"model factory '{name}' must set a .preprocess attribute")
     return model
 
-
-def cam_layer(model: nn.Module) -> nn.Module:
-    """The layer Grad-CAM explains for ``model``: its own ``cam_layer()``, else its last ``Conv2d``."""
-    if hasattr(model, "cam_layer"):
-        return model.cam_layer()
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    if not convs:
-        raise TypeError(f"{type(model).__name__} has no convolution layer to explain")
-    return convs[-1]

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from deepfake_detector.data.preprocess import Preprocess
+from deepfake_detector.models.cam import CamTarget
 from deepfake_detector.models.registry import register_model
 
 
@@ -40,9 +41,9 @@ class SeedCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).squeeze(1)
 
-    def cam_layer(self) -> nn.Module:
+    def cam_target(self) -> CamTarget:
         """The last convolution (Grad-CAM target): ``features[-3]`` of the final conv/ReLU/pool block."""
-        return self.features[-3]
+        return CamTarget(self.features[-3])
 
 
 @register_model

@@ -19,10 +19,12 @@ import timm
 import torch
 import torchvision
 from timm.layers.pool2d_same import MaxPool2dSame
+from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ConfigError, ModelLoadError, first_line
+from deepfake_detector.models.cam import CamTarget, cam_target, vit_cam_target
 from deepfake_detector.models.registry import register_model, register_model_family
 from deepfake_detector.models.weights.convert import (
     StateDict,
@@ -49,14 +51,17 @@ class TransferModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x)).squeeze(1)
 
-    def cam_layer(self) -> nn.Module:
-        """The backbone's last conv stage (Grad-CAM target): timm's last feature stage, else the last conv."""
+    def cam_target(self) -> CamTarget:
+        """Grad-CAM target: a vision transformer's last block (patch tokens on their grid), else the backbone's
+        last conv stage: timm's last feature stage, or the last conv."""
+        if isinstance(self.backbone, VisionTransformer):
+            return vit_cam_target(self.backbone)
         info = getattr(self.backbone, "feature_info", None)
         if info:
-            return self.backbone.get_submodule(info[-1]["module"])
+            return CamTarget(self.backbone.get_submodule(info[-1]["module"]))
         if isinstance(self.backbone, PooledFeatures):
-            return self.backbone.features[-1]
-        return [m for m in self.backbone.modules() if isinstance(m, nn.Conv2d)][-1]
+            return CamTarget(self.backbone.features[-1])
+        return cam_target(self.backbone)
 
 
 def make_head(kind: str, num_features: int, dropout: float) -> nn.Sequential:

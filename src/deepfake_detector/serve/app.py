@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deepfake_detector.errors import ImageDecodeError, TooLargeError
 from deepfake_detector.inference.detector import Detector
-from deepfake_detector.serve.page import PAGE
+from deepfake_detector.serve.page import upload_page
 from deepfake_detector.serve.service import MAX_UPLOAD, MAX_VIDEO_UPLOAD, Service, ServiceBusy, upload_kind
 
 FORM_OVERHEAD = 64 * 1024  # multipart headers around the file
@@ -55,9 +55,11 @@ def create_app(service: Service, max_upload: int = MAX_UPLOAD, max_video_upload:
     def health() -> dict:
         return service.info()
 
+    page_html = upload_page(service.detector.meta)
+
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
-        return PAGE
+        return page_html
 
     @app.post("/v1/predict")
     async def predict(file: Annotated[UploadFile, File()], faces: Literal["auto", "off"] = "auto",

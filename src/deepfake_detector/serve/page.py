@@ -1,6 +1,9 @@
 """The upload page served at ``/``: pick a photo or a video, see the verdict, P(fake), faces and the heatmap;
 a video plays beside its P(fake) timeline."""
 
+import html
+from pathlib import Path
+
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deepfake-detector</title>
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222}
@@ -16,8 +19,8 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deep
 <div id="clip" hidden style="display:flex;gap:1em;flex-wrap:wrap;align-items:center">
 <video id="player" controls muted style="max-width:360px"></video><img id="timeline" alt="P(fake) over time"
  style="max-width:380px"></div><img id="heatmap" alt="" hidden>
-<p><small>Heatmap: Grad-CAM of the model's decision. Scores are P(fake) from a model trained on FFHQ vs
-StyleGAN faces; treat them as evidence, not proof.</small></p>
+<p><small>Heatmap: Grad-CAM of the model's decision. Scores are P(fake) from MODEL_NOTE; treat them as
+evidence, not proof.</small></p>
 <script>
 document.getElementById("form").addEventListener("submit", async function (ev) {
   ev.preventDefault();
@@ -54,3 +57,19 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
   } catch (e) { verdict.textContent = "error: " + e; verdict.className = "err"; }
 });
 </script></body></html>"""
+
+
+def model_note(meta: dict) -> str:
+    """The served model in words, from its model.json: run name, architecture and training data (folder names,
+    not the trainer's paths)."""
+    arch = meta["model"]["name"]
+    name = f"the model {meta['run_name']} ({arch})" if meta.get("run_name") else f"a {arch} model"
+    data = (meta.get("training") or {}).get("data")
+    if not data:
+        return name
+    return f"{name} trained on {' + '.join(Path(part).name for part in str(data).split(' + '))}"
+
+
+def upload_page(meta: dict) -> str:
+    """The page, its footnote describing the model served (``meta``: its model.json)."""
+    return PAGE.replace("MODEL_NOTE", html.escape(model_note(meta)))
