@@ -16,7 +16,7 @@ from deepfake_detector.explain import explain_image
 from deepfake_detector.explain.gradcam import explain_prediction
 from deepfake_detector.faces import whole_image
 from deepfake_detector.inference.analyze import load_input
-from deepfake_detector.models import cam_target, create_model, list_models
+from deepfake_detector.models import create_model, list_models
 from deepfake_detector.models.cam import CamTarget
 from tests.conftest import DATA_140K, ORIGINALS, write_image
 
@@ -45,13 +45,13 @@ def test_registry_models_are_all_covered() -> None:
 
 def test_each_model_names_its_cam_target() -> None:
     seed = create_model("seed_cnn", input_size=32, channels=[4, 8])
-    assert cam_target(seed) == CamTarget(seed.features[-3])
+    assert seed.cam_target() == CamTarget(seed.features[-3])
     mobile = create_model("mobilenet_v2")
-    assert cam_target(mobile) == CamTarget(mobile.backbone.features[-1])
+    assert mobile.cam_target() == CamTarget(mobile.backbone.features[-1])
     resnet = create_model("timm:resnet18")
-    assert cam_target(resnet) == CamTarget(resnet.backbone.layer4)
+    assert resnet.cam_target() == CamTarget(resnet.backbone.layer4)
     clip = create_model("clip_vit_b16_multiblock", blocks="5-9", pretrained=False)
-    target = cam_target(clip)
+    target = clip.cam_target()
     assert target.layer is clip.backbone.vit.blocks[8].norm1  # the last block the features read
     tokens = torch.arange(2 * 197 * 3, dtype=torch.float32).reshape(2, 197, 3)
     grid = target.reshape(tokens)

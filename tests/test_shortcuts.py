@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from deepfake_detector.data.discovery import discover
 from deepfake_detector.data.preprocess import Preprocess
@@ -18,11 +17,12 @@ from deepfake_detector.evaluation.perturb import Perturbation, parse_perturbatio
 from deepfake_detector.evaluation.scoring import score_samples
 from deepfake_detector.evaluation.shortcuts import HISTORIES, History, PairedScores, compare_rows, parse_histories
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.models import DetectorModel
 
 from .conftest import DATA_140K
 
 
-class BlurIsFake(nn.Module):
+class BlurIsFake(DetectorModel):
     """A model with a known shortcut: the less fine detail an image has, the more 'fake' it scores."""
 
     def __init__(self) -> None:

@@ -51,7 +51,7 @@ def score_samples(detector: Detector, samples: list[Sample], *, batch_size: int 
 def cached_scores(detector: Detector, samples: list[Sample]) -> np.ndarray | None:
     """P(fake) from cached backbone features when every sample's are cached (clean view); else None."""
     model = detector.model
-    key = model.feature_key() if hasattr(model, "feature_key") else None
+    key = model.feature_key()
     if not key or not samples or os.environ.get("DEEPFAKE_DETECTOR_FEATURE_CACHE", "on") == "off":
         return None
     store = FeatureStore(cache_dir() / "features", key)

@@ -26,6 +26,7 @@ from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation import evaluate
 from deepfake_detector.evaluation.plots import new_figure, plot_roc, save_png
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.models.base import BackboneAndHead
 from deepfake_detector.utils.atomic import write_csv, write_json, write_text
 from deepfake_detector.utils.owned import mark
 
@@ -70,7 +71,7 @@ def _evaluate_or_reuse(detector: Detector, data: str, split: str, run: Path, tim
 
 def _trained_parameters(detector: Detector, finetune: str) -> int:
     model = detector.model
-    part = model.head if finetune in ("frozen",) and hasattr(model, "head") else model
+    part = model.head if finetune == "frozen" and isinstance(model, BackboneAndHead) else model
     return sum(p.numel() for p in part.parameters())
 
 

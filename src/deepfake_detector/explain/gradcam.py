@@ -20,7 +20,6 @@ from PIL import Image
 
 from deepfake_detector.faces.crop import Region, crop_regions
 from deepfake_detector.inference.verdict import REAL
-from deepfake_detector.models.cam import cam_target
 
 if TYPE_CHECKING:
     from deepfake_detector.inference.detector import Detector, Prediction
@@ -66,7 +65,7 @@ def region_maps(detector: Detector, image: np.ndarray, regions: list[Region], fa
     # is frozen (a frozen encoder: no activation would require grad, and grad-cam would get no gradient).
     batch = detector.transform(crops).to(detector.device).requires_grad_(True)
     model = detector.model
-    target = cam_target(model)
+    target = model.cam_target()
     method = {"gradcam": GradCAM, "layercam": LayerCAM}[target.method]
     with method(model=_Logits(model), target_layers=[target.layer], reshape_transform=target.reshape) as cam:
         maps = cam(input_tensor=batch, targets=[_Decision(1.0 if f else -1.0) for f in fake])

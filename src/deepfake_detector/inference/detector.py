@@ -78,7 +78,7 @@ class Detector(Predictor):
         meta["path"] = str(folder)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         # auto: ONNX Runtime on a CPU, except for models it does not speed up (model.json "onnx_auto": false).
-        prefer_torch = backend == "auto" and not getattr(model, "onnx_auto", True)
+        prefer_torch = backend == "auto" and not model.onnx_auto
         if backend == "torch" or prefer_torch or (backend == "auto" and torch.device(device).type != "cpu"):
             return cls(model, meta, device)
         from deepfake_detector.inference.onnx_export import load_onnx_backend

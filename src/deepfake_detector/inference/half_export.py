@@ -30,10 +30,10 @@ def export_half(folder: str | Path, out_dir: str | Path, *, tolerance: float = D
     original = Detector.load(folder, device="cpu")
     model = original.model
     # What the folder stores (a CLIP detector keeps its frozen encoder in the weights cache, not here).
-    stored = model.saved_state_dict() if hasattr(model, "saved_state_dict") else model.state_dict()
+    stored = model.saved_state_dict()
     half = {k: v.half() if v.is_floating_point() else v for k, v in stored.items()}
     compact = Detector(copy.deepcopy(model), original.meta, "cpu")
-    compact.model.load_state_dict(half, strict=not hasattr(model, "saved_state_dict"))  # fp16-rounded, back to fp32
+    compact.model.load_state_dict(half, strict=model.stores_every_weight)  # fp16-rounded, back to fp32
     batch = parity_batch(original, check_batch)
     diff = float((compact.scores(batch) - original.scores(batch)).abs().max())
     if not diff <= tolerance:  # also catches NaN

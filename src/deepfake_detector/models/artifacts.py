@@ -41,9 +41,9 @@ def save_model(model: nn.Module, folder: str | Path, *, name: str, args: dict, t
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # A model may keep some weights outside its folder (a frozen encoder from the weights cache).
-    own = model.saved_state_dict() if hasattr(model, "saved_state_dict") else model.state_dict()
+    own = model.saved_state_dict()
     state = {k: v.detach().cpu().contiguous() for k, v in own.items()}
-    info = {**(model.saved_info() if hasattr(model, "saved_info") else {}), **(info or {})}
+    info = {**model.saved_info(), **(info or {})}
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp))
         digest = file_sha256(tmp)
@@ -105,7 +105,7 @@ def load_saved_weights(model: nn.Module, folder: Path, meta: dict) -> None:
             raise ModelLoadError(f"{folder / WEIGHTS_FILE}: weights do not match {META_FILE} (SHA-256 differs: "
                                  "an interrupted write, or files from two models); save the model again")
         state = load_file(str(folder / WEIGHTS_FILE))
-        if hasattr(model, "saved_state_dict"):  # the rest came with the model (e.g. its frozen encoder)
+        if not model.stores_every_weight:  # the rest came with the model (e.g. its frozen encoder)
             expected_keys = set(model.saved_state_dict())
             if set(state) != expected_keys:
                 raise KeyError(f"stored tensors {len(state)} != expected {len(expected_keys)}")

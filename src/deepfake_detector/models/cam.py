@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 import torch
 from torch import nn
@@ -46,13 +46,6 @@ class CamTarget:
     method: CamMethod = "gradcam"
 
 
-@runtime_checkable
-class Explainable(Protocol):
-    """A model that names its own Grad-CAM target (every model of the registry does)."""
-
-    def cam_target(self) -> CamTarget: ...
-
-
 def vit_cam_target(vit: nn.Module, block: int = -1) -> CamTarget:
     """A timm VisionTransformer's block ``block`` (its ``norm1``), patch tokens laid out on the patch grid.
 
@@ -63,11 +56,8 @@ def vit_cam_target(vit: nn.Module, block: int = -1) -> CamTarget:
     return CamTarget(vit.blocks[block].norm1, TokenGrid(rows, cols, vit.num_prefix_tokens), "layercam")
 
 
-def cam_target(model: nn.Module) -> CamTarget:
-    """The Grad-CAM target of ``model``: its own ``cam_target()``, else (a model from outside the registry)
-    its last ``Conv2d``."""
-    if isinstance(model, Explainable):
-        return model.cam_target()
+def last_conv_target(model: nn.Module) -> CamTarget:
+    """A convolutional model's last ``Conv2d``: the default Grad-CAM target."""
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
         raise TypeError(f"{type(model).__name__} has no convolution layer to explain and defines no cam_target()")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from pathlib import Path
+from typing import Any
 
 import timm
 import torch
@@ -29,6 +30,7 @@ from torch import nn
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ModelLoadError
+from deepfake_detector.models.base import BackboneAndHead
 from deepfake_detector.models.cam import CamTarget, vit_cam_target
 from deepfake_detector.models.registry import register_model
 from deepfake_detector.models.transfer import Pretrained, make_head
@@ -105,12 +107,13 @@ class ClipFeatures(nn.Module):
         return torch.cat(tokens, dim=1)
 
 
-class ClipDetector(nn.Module):
+class ClipDetector(BackboneAndHead):
     """``backbone`` (CLIP features) + ``head`` (one logit); only the head and any trainable blocks are saved."""
 
     # ONNX Runtime runs this ViT no faster than PyTorch on a CPU (docs/benchmarks.md), and its export is
     # ~350 MB: backend "auto" keeps PyTorch.
     onnx_auto = False
+    stores_every_weight = False  # the frozen encoder comes from the weights cache
 
     def __init__(self, backbone: ClipFeatures, preprocess: Preprocess, encoder_sha256: str | None,
                  head: str, dropout: float, trainable_blocks: int) -> None:
@@ -135,9 +138,6 @@ class ClipDetector(nn.Module):
         if trainable_blocks and backbone.blocks is None:
             backbone.vit.norm.requires_grad_(True)
             backbone.vit.head.requires_grad_(True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x)).squeeze(1)
 
     def cam_target(self) -> CamTarget:
         """Grad-CAM target: the last encoder block the features read (``blocks`` keeps no later one), its
@@ -165,11 +165,11 @@ class ClipDetector(nn.Module):
         """What a model folder stores: everything but the frozen encoder weights (they live in the cache)."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith(self.frozen_prefixes)}
 
-    def saved_info(self) -> dict:
+    def saved_info(self) -> dict[str, Any]:
         return {"encoder": {"arch": TIMM_ARCH, "sha256": self.encoder_sha256,
                             "source": "OpenAI CLIP ViT-B/16 (MIT); see docs/pretrained.md"}}
 
-    def check_saved_info(self, meta: dict) -> None:
+    def check_saved_info(self, meta: dict[str, Any]) -> None:
         """Warn when the encoder weights differ from the ones the head was trained on."""
         trained_on = (meta.get("encoder") or {}).get("sha256")
         if trained_on and self.encoder_sha256 != trained_on:

@@ -1,8 +1,8 @@
 """Build models by name, the way ``timm.create_model`` does.
 
-A model factory is registered with :func:`register_model`; every model it returns is an ``nn.Module``
-mapping a float batch ``(N, 3, H, W)`` to one logit per image (sigmoid = P(fake)), and has a
-``preprocess`` attribute (:class:`Preprocess`) from which all data transforms are derived.
+A model factory is registered with :func:`register_model`; every model it returns is a
+:class:`~deepfake_detector.models.base.DetectorModel` mapping a float batch ``(N, 3, H, W)`` to one logit per
+image (sigmoid = P(fake)), with a ``preprocess`` (:class:`Preprocess`) from which all transforms are derived.
 
 A model *family* (:func:`register_model_family`) builds a whole namespace of names ``<prefix>:<arch>``,
 e.g. ``timm:resnet18``: its factory receives the part after the colon as its first argument.
@@ -16,9 +16,11 @@ from collections.abc import Callable
 
 from torch import nn
 
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ConfigError, first_line
+from deepfake_detector.models.base import DetectorModel
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+_REGISTRY: dict[str, Callable[..., DetectorModel]] = {}
 
 
 def _positive_int(v) -> bool:
@@ -38,7 +40,7 @@ _ARG_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "trainable_blocks": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
                          "a whole number >= 0"),
 }
-_FAMILIES: dict[str, Callable[..., nn.Module]] = {}
+_FAMILIES: dict[str, Callable[..., DetectorModel]] = {}
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -71,7 +73,7 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY) + [f"{prefix}:<name>" for prefix in sorted(_FAMILIES)]
 
 
-def create_model(name: str, **kwargs) -> nn.Module:
+def create_model(name: str, **kwargs) -> DetectorModel:
     """Create a registered model; unknown names and bad arguments give a one-line ConfigError."""
     _register_zoo()
     prefix, sep, arch = name.partition(":")
@@ -89,7 +91,7 @@ def create_model(name: str, **kwargs) -> nn.Module:
         model = factory(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad arguments for model '{name}': {first_line(exc)}") from None
-    if not hasattr(model, "preprocess"):
-        raise TypeError(f"model factory '{name}' must set a .preprocess attribute")
+    if not isinstance(model, DetectorModel) or not isinstance(vars(model).get("preprocess"), Preprocess):
+        raise TypeError(f"model factory '{name}' must return a DetectorModel with its .preprocess set")
     return model
 

@@ -7,11 +7,12 @@ import torch
 from torch import nn
 
 from deepfake_detector.data.preprocess import Preprocess
+from deepfake_detector.models.base import DetectorModel
 from deepfake_detector.models.cam import CamTarget
 from deepfake_detector.models.registry import register_model
 
 
-class SeedCNN(nn.Module):
+class SeedCNN(DetectorModel):
     def __init__(
         self,
         input_size: int = 128,

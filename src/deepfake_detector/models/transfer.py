@@ -24,7 +24,8 @@ from torch import nn
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ConfigError, ModelLoadError, first_line
-from deepfake_detector.models.cam import CamTarget, cam_target, vit_cam_target
+from deepfake_detector.models.base import BackboneAndHead
+from deepfake_detector.models.cam import CamTarget, last_conv_target, vit_cam_target
 from deepfake_detector.models.registry import register_model, register_model_family
 from deepfake_detector.models.weights.convert import (
     StateDict,
@@ -39,7 +40,7 @@ Pretrained = bool | str
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
-class TransferModel(nn.Module):
+class TransferModel(BackboneAndHead):
     def __init__(self, backbone: nn.Module, num_features: int, preprocess: Preprocess, head: str = "linear",
                  dropout: float = 0.2) -> None:
         super().__init__()
@@ -47,9 +48,6 @@ class TransferModel(nn.Module):
         self.head = make_head(head, num_features, dropout)
         self.num_features = num_features
         self.preprocess = preprocess
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x)).squeeze(1)
 
     def cam_target(self) -> CamTarget:
         """Grad-CAM target: a vision transformer's last block (patch tokens on their grid), else the backbone's
@@ -61,7 +59,7 @@ class TransferModel(nn.Module):
             return CamTarget(self.backbone.get_submodule(info[-1]["module"]))
         if isinstance(self.backbone, PooledFeatures):
             return CamTarget(self.backbone.features[-1])
-        return cam_target(self.backbone)
+        return last_conv_target(self.backbone)
 
 
 def make_head(kind: str, num_features: int, dropout: float) -> nn.Sequential:

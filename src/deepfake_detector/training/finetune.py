@@ -34,6 +34,7 @@ from deepfake_detector.data.sources import source_name
 from deepfake_detector.data.splits import Splits
 from deepfake_detector.data.transforms import build_transform, reencode_jpeg
 from deepfake_detector.errors import ConfigError
+from deepfake_detector.models.base import BackboneAndHead
 from deepfake_detector.models.feature_store import FeatureStore, row_key
 from deepfake_detector.models.weights.fetch import cache_dir
 from deepfake_detector.training.module import BinaryDetectorModule
@@ -137,7 +138,7 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     """Datasets, loaders, Lightning module and callbacks for ``cfg.train.finetune``."""
     t = cfg.train
     needs_backbone = t.finetune != "full" or t.backbone_lr_scale != 1.0
-    if needs_backbone and not isinstance(getattr(model, "backbone", None), nn.Module):
+    if needs_backbone and not isinstance(model, BackboneAndHead):
         raise ConfigError(f"model '{cfg.model.name}' has no pretrained backbone; train.finetune={t.finetune} "
                           "and train.backbone_lr_scale need a transfer model (e.g. xception)")
     pre = model.preprocess
@@ -202,7 +203,7 @@ def _reencode(image: torch.Tensor, index: int, quality: int) -> torch.Tensor:
 
 def feature_store(cfg: RunConfig, model: nn.Module) -> FeatureStore | None:
     """The on-disk feature cache, for a frozen backbone that names what it computes."""
-    key = model.feature_key() if cfg.data.feature_cache and hasattr(model, "feature_key") else None
+    key = model.feature_key() if cfg.data.feature_cache else None
     return FeatureStore(cache_dir() / "features", key) if key else None
 
 

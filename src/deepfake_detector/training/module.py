@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from deepfake_detector.config import TrainConfig
+from deepfake_detector.models.base import BackboneAndHead
 
 
 class BinaryDetectorModule(L.LightningModule):
@@ -21,7 +22,7 @@ class BinaryDetectorModule(L.LightningModule):
     @property
     def backbone(self) -> nn.Module | None:
         """The model's pretrained trunk, if any (what Lightning's ``BackboneFinetuning`` unfreezes)."""
-        return getattr(self.model, "backbone", None)
+        return self.model.backbone if isinstance(self.model, BackboneAndHead) else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 4:  # image batches: channels-last, as the model's weights (see on_fit_start)
