@@ -19,8 +19,8 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deep
 <div id="clip" hidden style="display:flex;gap:1em;flex-wrap:wrap;align-items:center">
 <video id="player" controls muted style="max-width:360px"></video><img id="timeline" alt="P(fake) over time"
  style="max-width:380px"></div><img id="heatmap" alt="" hidden>
-<p><small>Heatmap: Grad-CAM of the model's decision. Scores are P(fake) from MODEL_NOTE; treat them as
-evidence, not proof.</small></p>
+<p><small>Heatmap: Grad-CAM (LayerCAM for vision transformers) of the model's decision. Scores are P(fake)
+from MODEL_NOTE; treat them as evidence, not proof.</small></p>
 <script>
 document.getElementById("form").addEventListener("submit", async function (ev) {
   ev.preventDefault();
