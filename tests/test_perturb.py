@@ -8,10 +8,10 @@ import torch
 from torchvision.io import encode_jpeg
 
 from deepfake_detector.data.dataset import ImageDataset
+from deepfake_detector.data.perturb import Perturbation, compose, parse_perturbations
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.data.samples import REAL, Sample
 from deepfake_detector.data.transforms import build_transform
-from deepfake_detector.evaluation.perturb import Perturbation, compose, parse_perturbations
 
 
 def _image(size: int = 96) -> torch.Tensor:

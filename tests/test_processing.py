@@ -89,3 +89,25 @@ def test_a_clip_feature_key_names_its_fine_tuned_blocks() -> None:
     frozen = create_model("clip_vit_b16_multiblock", pretrained=False)
     frozen.encoder_sha256 = "0" * 64
     assert "tuned" not in frozen.feature_key()
+
+
+def test_a_fake_sources_history_is_given_to_both_classes_of_the_training_set() -> None:
+    from deepfake_detector.data.discovery import discover
+    from deepfake_detector.data.histories import HISTORIES
+    from deepfake_detector.data.splits import make_splits
+    from deepfake_detector.training.finetune import prepare_fit
+
+    splits = make_splits(discover(DATA_140K))
+    cfg = load_config(None, ["model.name=timm:test_efficientnet", "data.num_workers=0",
+                             "augment.histories=[sdxl-tile]"])
+    plan = prepare_fit(cfg, create_model("timm:test_efficientnet"), splits, cache=False, progress=False)
+    tile = HISTORIES["sdxl-tile"]
+    (copy,) = [d for d in plan.datasets if d.perturb is tile]
+    assert plan.n_train == 2 * len(splits.train) and len(copy) == len(splits.train)
+    assert {s.label for s in copy.samples} == {0, 1}  # reals go through the fakes' history too
+    photo = read_image(FACES[0])
+    once = tile(photo)
+    assert once.shape == photo.shape and not torch.equal(once, photo) and torch.equal(tile(photo), once)
+    with pytest.raises(ConfigError, match="unknown processing history 'figure'"):
+        load_config(None, ["augment.histories=[figure]"])
+    assert tile.view_name != HISTORIES["sd21"].view_name  # cached features never cross histories

@@ -11,11 +11,12 @@ import pytest
 import torch
 
 from deepfake_detector.data.discovery import discover
+from deepfake_detector.data.histories import HISTORIES, History, parse_histories
+from deepfake_detector.data.perturb import Perturbation, parse_perturbations
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.evaluation.evaluate import evaluate_samples
-from deepfake_detector.evaluation.perturb import Perturbation, parse_perturbations
 from deepfake_detector.evaluation.scoring import score_samples
-from deepfake_detector.evaluation.shortcuts import HISTORIES, History, PairedScores, compare_rows, parse_histories
+from deepfake_detector.evaluation.shortcuts import PairedScores, compare_rows
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models import DetectorModel
 

@@ -127,6 +127,16 @@ class AugmentConfig(_Strict):
     # so that re-saving a photo (as every upload and messenger does) is not mistaken for evidence.
     recompress: list[int] = Field(default_factory=list)
     process: ProcessingConfig = Field(default_factory=ProcessingConfig)
+    # Each named history (data/histories.py: a fake source's own processing, e.g. sdxl-tile) adds a copy of
+    # every training image put through it, both classes alike, so that history is no evidence of a fake.
+    histories: list[str] = Field(default_factory=list)
+
+    @field_validator("histories")
+    @classmethod
+    def _known_histories(cls, v: list[str]) -> list[str]:
+        from deepfake_detector.data.histories import parse_histories  # data imports config: import when used
+
+        return [h.name for h in parse_histories(v)]
 
     @field_validator("recompress")
     @classmethod

@@ -60,8 +60,8 @@ def _print_shortcuts(result: dict) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from deepfake_detector.data.histories import HISTORIES, parse_histories
     from deepfake_detector.evaluation import evaluate, parse_perturbations, parse_policy
-    from deepfake_detector.evaluation.shortcuts import HISTORIES, parse_histories
     from deepfake_detector.evaluation.video import holds_videos
 
     if args.data and any(holds_videos(d) for d in args.data):

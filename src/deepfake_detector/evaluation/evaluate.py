@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepfake_detector.data.discovery import discover
+from deepfake_detector.data.histories import History, parse_histories
+from deepfake_detector.data.perturb import Perturbation, parse_perturbations
 from deepfake_detector.data.samples import LABEL_NAMES, BadFile, Sample
 from deepfake_detector.data.splits import SPLITS_FILE, read_splits, select_split
 from deepfake_detector.errors import DatasetError
@@ -19,7 +21,6 @@ from deepfake_detector.evaluation.operating_point import calibrate_detector, sto
 from deepfake_detector.evaluation.paper import paper_reference
 from deepfake_detector.evaluation.per_group import per_group_rows, per_group_section
 from deepfake_detector.evaluation.per_source import per_source_rows, per_source_section, worst_real_source
-from deepfake_detector.evaluation.perturb import Perturbation, parse_perturbations
 from deepfake_detector.evaluation.plots import (
     plot_confusion_matrix,
     plot_reliability,
@@ -29,7 +30,7 @@ from deepfake_detector.evaluation.plots import (
 from deepfake_detector.evaluation.report import write_report
 from deepfake_detector.evaluation.robustness import robustness_section, run_robustness
 from deepfake_detector.evaluation.scoring import Scored, score_samples
-from deepfake_detector.evaluation.shortcuts import History, parse_histories, run_shortcut_check, shortcuts_section
+from deepfake_detector.evaluation.shortcuts import run_shortcut_check, shortcuts_section
 from deepfake_detector.evaluation.summary import summarize
 from deepfake_detector.evaluation.uncertainty import stored_band
 from deepfake_detector.inference.detector import Detector

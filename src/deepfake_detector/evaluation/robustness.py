@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deepfake_detector.data.perturb import Perturbation
 from deepfake_detector.data.samples import Sample
-from deepfake_detector.evaluation.perturb import Perturbation
 from deepfake_detector.evaluation.plots import plot_robustness
 from deepfake_detector.evaluation.report import rows_table
 from deepfake_detector.evaluation.scoring import score_samples

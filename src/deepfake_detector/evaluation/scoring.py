@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from deepfake_detector.data.dataset import ImageDataset
+from deepfake_detector.data.perturb import PerturbFn
 from deepfake_detector.data.samples import BadFile, Sample
 from deepfake_detector.errors import DatasetError
-from deepfake_detector.evaluation.perturb import PerturbFn
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models.feature_store import FeatureStore, row_key
 from deepfake_detector.models.weights.fetch import cache_dir

@@ -7,9 +7,8 @@ evaluated split as they are and after each history, at the model's stored thresh
 false-positive rate both ways with its bootstrap interval, and the paired change (the same photos in the same
 resamples) with its interval. A history whose change interval lies wholly above zero is flagged.
 
-The histories are named here, in one place (``HISTORIES``), from what ``../shared/data/README.md`` says about
-each source; their steps are ``perturb.py``'s perturbations, applied to the decoded image before the model's
-own resize, exactly as ``evaluate --perturb`` applies them.
+The histories are named in ``data/histories.py``; training puts both classes through them
+(``augment.histories``), and this check measures whether that worked.
 """
 
 from __future__ import annotations
@@ -18,58 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from deepfake_detector.data.histories import History
 from deepfake_detector.data.samples import REAL
 from deepfake_detector.errors import DatasetError
 from deepfake_detector.evaluation.bootstrap import CONFIDENCE, N_RESAMPLES, resample_weights
-from deepfake_detector.evaluation.perturb import Perturbation
 from deepfake_detector.evaluation.scoring import Scored, score_samples
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.utils.atomic import write_csv
 from deepfake_detector.utils.html_page import Html, fmt, table
 
 CSV_FILE = "shortcuts.csv"
-
-
-@dataclass(frozen=True)
-class History:
-    """A named processing history: perturbations applied in order; call it as ``history(image, index)``."""
-
-    name: str
-    describes: str  # which source's files went through it, and how
-    steps: tuple[Perturbation, ...]
-
-    @property
-    def spec(self) -> str:
-        return " > ".join(step.name for step in self.steps)
-
-    def __call__(self, image: torch.Tensor, index: int = 0) -> torch.Tensor:
-        for step in self.steps:
-            image = step(image, index)
-        return image
-
-
-HISTORIES = {h.name: h for h in (
-    # The real photo is brought to the figure tile's size first, so its pixels go through the same grid
-    # changes as a tile's (473 px JPEG, then 256 px), whatever size it had.
-    History("sdxl-tile", "cross/sfhq-t2i-sdxl: 1024 px SDXL faces shown at ~473 px (46%) in a JPEG q75 figure, "
-            "cut out and saved at 256 px, JPEG q75",
-            (Perturbation("size", 473), Perturbation("jpeg", 75), Perturbation("size", 256), Perturbation("jpeg", 75))),
-    History("sd21", "cross/sdfd-sd21: 768 px Stable Diffusion 2.1 originals, Lanczos to 256 px, JPEG q75",
-            (Perturbation("size", 768), Perturbation("size", 256), Perturbation("jpeg", 75))),
-    History("jpeg-q75", "140k (FFHQ / StyleGAN), tpdne-sg2, utkface: saved as JPEG q75",
-            (Perturbation("jpeg", 75),)),
-    History("jpeg-q90", "an ordinary re-save (uploads, messengers) at JPEG q90", (Perturbation("jpeg", 90),)),
-)}
-
-
-def parse_histories(names: list[str]) -> list[History]:
-    """Histories by name, each once; ValueError naming the known ones for an unknown name."""
-    unknown = [n for n in names if n not in HISTORIES]
-    if unknown:
-        raise ValueError(f"unknown processing history '{unknown[0]}'; known: {', '.join(HISTORIES)}")
-    return [HISTORIES[n] for n in dict.fromkeys(names)]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from deepfake_detector.config import ProcessingConfig, RunConfig
 from deepfake_detector.data.dataset import ImageDataset, make_loader
+from deepfake_detector.data.histories import parse_histories
 from deepfake_detector.data.processing import process_image, view_name
 from deepfake_detector.data.samples import BadFile
 from deepfake_detector.data.sources import source_name
@@ -155,7 +156,10 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     processed = {view_name(process, v, seed): ImageDataset(
         splits.train, pre, augmented, cache=cache, progress=progress,
         perturb=functools.partial(_process, cfg=process, seed=seed, view=v)) for v in range(process.views)}
-    copies = [*recompressed.values(), *processed.values()]
+    # augment.histories: every training image through each fake source's own processing, both classes alike.
+    histories = {h.view_name: ImageDataset(splits.train, pre, augmented, cache=cache, progress=progress, perturb=h)
+                 for h in parse_histories(cfg.augment.histories)}
+    copies = [*recompressed.values(), *processed.values(), *histories.values()]
     datasets = [train_set, val_set, *copies]
     if t.finetune != "frozen":
         callbacks: list[L.Callback] = []
@@ -180,6 +184,8 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
                                f"Features: train, processed view {v + 1}", store, name)
               for v, (name, d) in enumerate(processed.items())]
+    views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
+                               f"Features: train, history {name}", store, name) for name, d in histories.items()]
     for view in range(1, t.feature_views if _has_augmentation(cfg) else 1):  # random views: never stored
         views.append(extract_features(model.backbone, train_set, bs, workers, progress,
                                       f"Features: train view {view + 1}", seed=seed + view))
