@@ -110,6 +110,15 @@ class ProcessingConfig(_Strict):
         return v
 
 
+class BlendConfig(_Strict):
+    """Blended fakes from real faces (data/blending.py): ``views`` fake copies of every real training image,
+    each the photo's own face blended back into it (Self-Blended Images) or, with probability ``p_swap``,
+    another real training face aligned and pasted over it; labelled fake, source ``blend``."""
+
+    views: int = Field(0, ge=0, le=8)
+    p_swap: float = Field(0.0, ge=0, le=1)
+
+
 class AugmentConfig(_Strict):
     """Training-set augmentation (Keras-style): flips, rotation in degrees, shift and zoom fractions.
 
@@ -130,6 +139,7 @@ class AugmentConfig(_Strict):
     # Each named history (data/histories.py: a fake source's own processing, e.g. sdxl-tile) adds a copy of
     # every training image put through it, both classes alike, so that history is no evidence of a fake.
     histories: list[str] = Field(default_factory=list)
+    blend: BlendConfig = Field(default_factory=BlendConfig)
 
     @field_validator("histories")
     @classmethod

@@ -13,10 +13,15 @@ from deepfake_detector.errors import DeepfakeDetectorError
 
 @dataclass(frozen=True)
 class Face:
-    """A detected face: box ``(x, y, w, h)`` in full-image pixels and the detector's confidence."""
+    """A detected face: box ``(x, y, w, h)`` in full-image pixels, the detector's confidence and its five
+    landmarks ``(x, y)`` in full-image pixels (eyes, nose, mouth corners, in ``LANDMARKS`` order)."""
 
     box: tuple[int, int, int, int]
     confidence: float
+    landmarks: tuple[tuple[float, float], ...] = ()
+
+
+LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 
 class FaceDetector:
@@ -68,5 +73,6 @@ class FaceDetector:
             x, y, w, h = (round(v / scale) for v in f["box"])
             w, h = min(w, width - x), min(h, height - y)
             if w > 0 and h > 0:
-                faces.append(Face((x, y, w, h), float(f["confidence"])))
+                points = tuple((px / scale, py / scale) for px, py in (f["keypoints"][k] for k in LANDMARKS))
+                faces.append(Face((x, y, w, h), float(f["confidence"]), points))
         return sorted(faces, key=lambda f: -f.confidence)

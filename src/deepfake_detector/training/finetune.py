@@ -27,10 +27,11 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, Weighte
 from tqdm.auto import tqdm
 
 from deepfake_detector.config import ProcessingConfig, RunConfig
+from deepfake_detector.data.blending import BlendView, blend_view_name, blended_samples
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.histories import parse_histories
 from deepfake_detector.data.processing import process_image, view_name
-from deepfake_detector.data.samples import BadFile
+from deepfake_detector.data.samples import REAL, BadFile
 from deepfake_detector.data.sources import source_name
 from deepfake_detector.data.splits import Splits
 from deepfake_detector.data.transforms import build_transform, reencode_jpeg
@@ -159,7 +160,12 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     # augment.histories: every training image through each fake source's own processing, both classes alike.
     histories = {h.view_name: ImageDataset(splits.train, pre, augmented, cache=cache, progress=progress, perturb=h)
                  for h in parse_histories(cfg.augment.histories)}
-    copies = [*recompressed.values(), *processed.values(), *histories.values()]
+    # augment.blend: fake copies of the real training faces, a face blended into each (face swaps' traces).
+    reals = [s for s in splits.train if s.label == REAL]
+    blended = {blend_view_name(cfg.augment.blend, v, seed): ImageDataset(
+        blended_samples(reals), pre, augmented, cache=cache, progress=progress,
+        perturb=BlendView(cfg.augment.blend, [s.path for s in reals], seed, v)) for v in range(cfg.augment.blend.views)}
+    copies = [*recompressed.values(), *processed.values(), *histories.values(), *blended.values()]
     datasets = [train_set, val_set, *copies]
     if t.finetune != "frozen":
         callbacks: list[L.Callback] = []
@@ -168,8 +174,8 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
                 unfreeze_backbone_at_epoch=t.unfreeze_epoch, lambda_func=_constant,
                 backbone_initial_ratio_lr=t.backbone_lr_scale, should_align=False, train_bn=False))
         train_all = ConcatDataset([train_set, *copies]) if copies else train_set
-        labels = [s.label for s in splits.train] * (1 + len(copies))
-        sources = [s.source for s in splits.train] * (1 + len(copies))
+        labels = [s.label for d in (train_set, *copies) for s in d.samples]
+        sources = [s.source for d in (train_set, *copies) for s in d.samples]
         return FitPlan(BinaryDetectorModule(model, t),
                        _train_loader(train_all, labels, sources, cfg),
                        make_loader(val_set, bs, shuffle=False, num_workers=workers, seed=seed),
@@ -177,22 +183,21 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
 
     model.backbone.requires_grad_(False)
     store = feature_store(cfg, model)
-    views = [extract_features(model.backbone, train_set.with_transform(build_transform(pre)), bs, workers,
-                              progress, "Features: train", store)]
-    views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
-                               f"Features: train, JPEG q{q}", store, f"jpeg{q}") for q, d in recompressed.items()]
-    views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
-                               f"Features: train, processed view {v + 1}", store, name)
-              for v, (name, d) in enumerate(processed.items())]
-    views += [extract_features(model.backbone, d.with_transform(build_transform(pre)), bs, workers, progress,
-                               f"Features: train, history {name}", store, name) for name, d in histories.items()]
+    stored = [(train_set, "train", "clean"),
+              *((d, f"train, JPEG q{q}", f"jpeg{q}") for q, d in recompressed.items()),
+              *((d, f"train, processed view {v + 1}", name) for v, (name, d) in enumerate(processed.items())),
+              *((d, f"train, history {name}", name) for name, d in histories.items()),
+              *((d, f"train, blended view {v + 1}", name) for v, (name, d) in enumerate(blended.items()))]
+    plain = build_transform(pre)
+    views = [(d, extract_features(model.backbone, d.with_transform(plain), bs, workers, progress, f"Features: {desc}",
+                                  store, name)) for d, desc, name in stored]
     for view in range(1, t.feature_views if _has_augmentation(cfg) else 1):  # random views: never stored
-        views.append(extract_features(model.backbone, train_set, bs, workers, progress,
-                                      f"Features: train view {view + 1}", seed=seed + view))
-    train_feats = _concat(views)
+        views.append((train_set, extract_features(model.backbone, train_set, bs, workers, progress,
+                                                  f"Features: train view {view + 1}", seed=seed + view)))
+    train_feats = _concat([features for _, features in views])
+    sources = [d.samples[i].source for d, features in views for i in features.index.tolist()]
     val_feats = extract_features(model.backbone, val_set, bs, workers, progress, "Features: valid", store)
     model.backbone.cpu()
-    sources = [splits.train[i].source for i in train_feats.index.tolist()]
     return FitPlan(BinaryDetectorModule(HeadOnly(model), t),
                    _train_loader(train_feats, train_feats.labels.tolist(), sources, cfg),
                    make_loader(val_feats, bs, shuffle=False, num_workers=0, seed=seed),

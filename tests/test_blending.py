@@ -1,0 +1,81 @@
+"""Blended fakes from real faces (SBI and two-identity swaps): where they change a photo, and reproducibly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepfake_detector.config import BlendConfig
+from deepfake_detector.data.blending import BlendView, blend_mask, self_blend, swap_faces
+from deepfake_detector.data.decode import read_image
+from deepfake_detector.faces.detect import FaceDetector
+
+from .conftest import CROSS, DATA_140K
+
+PHOTOS = [*sorted((DATA_140K / "real_vs_fake" / "real-vs-fake" / "valid" / "real").glob("*.jpg"))[:2],
+          *sorted((CROSS / "utkface" / "real").glob("*.jpg"))[:1]]
+
+
+@pytest.fixture(scope="module")
+def faces() -> list[tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]]:
+    """Real photos as RGB arrays, with MTCNN's five landmarks and face box."""
+    detector = FaceDetector(min_face_px=32)
+    out = []
+    for path in PHOTOS:
+        image = np.ascontiguousarray(read_image(path).permute(1, 2, 0).numpy())
+        face = detector.detect(image)[0]
+        out.append((image, np.array(face.landmarks), face.box))
+    return out
+
+
+def _grown(box: tuple[int, int, int, int], margin: float) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    return round(x - margin * w), round(y - margin * h), round(x + (1 + margin) * w), round(y + (1 + margin) * h)
+
+
+def test_the_mask_lies_on_the_face(faces) -> None:
+    for image, landmarks, box in faces:
+        for seed in range(5):
+            mask = blend_mask(image.shape[:2], landmarks, np.random.default_rng(seed))
+            assert mask.dtype == np.float32 and mask.min() >= 0 and mask.max() <= 1 and mask.max() >= 0.25
+            ys, xs = np.nonzero(mask)
+            left, top, right, bottom = _grown(box, 0.15)  # the outline follows the landmarks, not the box
+            assert xs.min() >= left and xs.max() <= right and ys.min() >= top and ys.max() <= bottom
+            cx, cy = landmarks[:, 0].mean(), landmarks[:, 1].mean()
+            assert mask[round(cy), round(cx)] > 0  # the centre of the face is pasted
+
+
+def test_a_self_blend_changes_only_the_pixels_under_its_mask_and_is_seeded(faces) -> None:
+    for image, landmarks, _ in faces:
+        fake = self_blend(image, landmarks, np.random.default_rng([3, 0, 7]))
+        changed = np.abs(fake.image.astype(int) - image.astype(int)).max(axis=2) > 0
+        assert changed.any() and not changed[fake.mask == 0].any()
+        again = self_blend(image, landmarks, np.random.default_rng([3, 0, 7]))
+        assert np.array_equal(again.image, fake.image) and np.array_equal(again.mask, fake.mask)
+        other = self_blend(image, landmarks, np.random.default_rng([3, 0, 8]))
+        assert not np.array_equal(other.image, fake.image)
+
+
+@pytest.mark.parametrize("seamless", [False, True])
+def test_a_swap_pastes_the_other_face_inside_the_mask_only(faces, seamless: bool) -> None:
+    (target, target_points, _), (donor, donor_points, _) = faces[0], faces[2]
+    swap = swap_faces(target, target_points, donor, donor_points, np.random.default_rng(1), seamless=seamless)
+    changed = np.abs(swap.image.astype(int) - target.astype(int)).max(axis=2) > 0
+    assert not changed[swap.mask == 0].any()
+    inside = swap.mask >= 0.9 * swap.mask.max()
+    # Another person's face: per unit of mask strength, the pixels move far more than a colour jitter would.
+    moved = np.abs(swap.image[inside].astype(int) - target[inside].astype(int)).mean() / swap.mask[inside].mean()
+    assert moved > 8
+
+
+def test_a_blended_view_of_a_training_set_is_the_same_every_run() -> None:
+    cfg = BlendConfig(views=1, p_swap=0.5)
+    donors = PHOTOS
+    images = [read_image(p) for p in donors]
+    first = [BlendView(cfg, donors, seed=0, view=0)(im, i) for i, im in enumerate(images)]
+    second = [BlendView(cfg, donors, seed=0, view=0)(im, i) for i, im in enumerate(images)]
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
+    assert all(a.shape == im.shape and not torch.equal(a, im) for a, im in zip(first, images, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, [BlendView(cfg, donors, 0, 1)(im, i)
+                                                              for i, im in enumerate(images)], strict=True))
