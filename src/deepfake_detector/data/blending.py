@@ -60,8 +60,10 @@ def face_outline(landmarks: Landmarks, rng: np.random.Generator) -> np.ndarray:
                             round(angle), 0, 360, 8)
 
 
-def blend_mask(shape: tuple[int, int], landmarks: Landmarks, rng: np.random.Generator) -> np.ndarray:
-    """SBI's mask: the face outline, elastically deformed, blurred, times a random strength; float32 ``(H, W)``."""
+def blend_mask(shape: tuple[int, int], landmarks: Landmarks, rng: np.random.Generator,
+               strengths: tuple[float, ...] = BLEND_RATIOS) -> np.ndarray:
+    """SBI's mask: the face outline, elastically deformed, blurred, times a strength drawn from ``strengths``;
+    float32 ``(H, W)``."""
     height, width = shape
     mask = np.zeros((height, width), np.float32)
     cv2.fillConvexPoly(mask, face_outline(landmarks, rng), 1.0)
@@ -75,7 +77,7 @@ def blend_mask(shape: tuple[int, int], landmarks: Landmarks, rng: np.random.Gene
         k = 2 * int(rng.integers(1, max(2, round(0.12 * scale)))) + 1
         mask = cv2.GaussianBlur(mask, (k, k), 0)
     mask[mask < 0.02] = 0  # the paste ends somewhere: no faint halo over the whole image
-    return np.clip(mask * rng.choice(BLEND_RATIOS), 0, 1).astype(np.float32)
+    return np.clip(mask * rng.choice(strengths), 0, 1).astype(np.float32)
 
 
 def _alter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -133,7 +135,7 @@ def swap_faces(target: np.ndarray, target_landmarks: Landmarks, donor: np.ndarra
         raise ValueError("the landmarks do not define an alignment")
     height, width = target.shape[:2]
     aligned = cv2.warpAffine(donor, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
-    mask = blend_mask((height, width), target_landmarks, rng)
+    mask = blend_mask((height, width), target_landmarks, rng, strengths=(1.0,))  # a swap replaces the face
     aligned = _match_colour(aligned, target, mask)
     if not seamless:
         return Blend(_paste(aligned, target, mask), mask)

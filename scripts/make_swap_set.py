@@ -1,0 +1,106 @@
+"""Build a real/fake folder of synthetic face swaps between different real people of one split of a run.
+
+No face-swap dataset can be fetched here, so we make our own, the classic way (Face X-ray; DeepFaceLab's
+blending): each real photo of the split (the target) gets the face of another real photo of the same split
+(the donor), aligned on MTCNN's five landmarks (similarity transform), colour-matched (Reinhard, Lab) and pasted
+through a deformed, blurred mask around the face, or with OpenCV's Poisson (seamless) cloning for every second
+one. The real half of the set is the targets themselves. Both halves are saved the same way (the target's
+size, JPEG ``--quality``), so the file's history is no evidence.
+
+    python scripts/make_swap_set.py runs/clip-detector --split valid|test [--out DIR] [--n N] [--clips]
+
+``--clips`` also writes ``clips/{real,fake}/`` H.264 clips (a slow zoom and pan over each photo, as
+``make_video_set.py``) for the video path. Choose with ``--split valid``; report with ``--split test``, never
+both. Written outside the repository (default ``~/.cache/deepfake-detector/swaps/<run>-<split>``): the images
+derive from non-commercial research data. Same command, same set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+from make_video_set import ken_burns, write_h264
+from PIL import Image
+
+from deepfake_detector.data.blending import landmarks_or_aligned, swap_faces
+from deepfake_detector.data.samples import REAL
+from deepfake_detector.data.splits import SPLITS_FILE, read_splits
+from deepfake_detector.faces.detect import FaceDetector
+from deepfake_detector.models.weights.fetch import cache_dir
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clips: bool, seed: int) -> int:
+    """Write ``out/{real,fake}/<stem>.jpg`` (and clips); the number of pairs."""
+    reals = [s for s in read_splits(run / SPLITS_FILE)[split] if s.label == REAL]
+    rng = np.random.default_rng(seed)
+    targets = sorted(rng.permutation(len(reals))[:n].tolist()) if n else list(range(len(reals)))
+    detector = FaceDetector(min_face_px=32)
+    points: dict[int, np.ndarray | None] = {}
+
+    def photo(i: int) -> tuple[np.ndarray, np.ndarray | None]:
+        image = np.asarray(Image.open(reals[i].path).convert("RGB"))
+        if i not in points:
+            faces = detector.detect(image)
+            points[i] = np.array(faces[0].landmarks) if faces else None
+        return image, points[i]
+
+    for folder in ("real", "fake") + (("clips/real", "clips/fake") if clips else ()):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    for k, i in enumerate(targets):
+        stem = f"{reals[i].source}-{Path(reals[i].path).stem}"
+        if (out / "fake" / f"{stem}.jpg").exists():
+            continue  # written by an earlier, interrupted run
+        target, target_points = photo(i)
+        if target_points is None:
+            continue  # a swap needs the target's face
+        pair_rng = np.random.default_rng([seed, i])
+        donor_points = None
+        while donor_points is None:
+            j = int(pair_rng.integers(len(reals)))
+            donor, donor_points = photo(j) if j != i else (None, None)
+        swap = swap_faces(target, target_points, donor, landmarks_or_aligned(donor_points, donor.shape[:2]),
+                          pair_rng, seamless=k % 2 == 1)
+        for label, image in (("real", target), ("fake", swap.image)):
+            picture = Image.fromarray(image)
+            if clips:
+                even = picture.crop((0, 0, picture.width // 2 * 2, picture.height // 2 * 2))
+                clip_rng = np.random.default_rng(zlib.crc32(f"{stem}/{label}".encode()))
+                write_h264(out / "clips" / label / f"{stem}.mp4", ken_burns(even, 16, clip_rng))
+            tmp = out / label / f".{stem}.jpg.tmp"
+            picture.save(tmp, format="JPEG", quality=quality)
+            tmp.replace(out / label / f"{stem}.jpg")
+    return len(list((out / "fake").glob("*.jpg")))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a run folder: its splits.csv names the real photos of each split")
+    parser.add_argument("--split", choices=["valid", "test"], required=True)
+    parser.add_argument("--out", type=Path, help="output folder (default ~/.cache/deepfake-detector/swaps/"
+                                                 "<run>-<split>); never inside the repository")
+    parser.add_argument("--n", type=int, help="number of targets (default: every real photo of the split)")
+    parser.add_argument("--quality", type=int, default=90, help="JPEG quality of both halves (default 90)")
+    parser.add_argument("--clips", action="store_true", help="also write H.264 clips of every photo")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    out = (args.out or cache_dir() / "swaps" / f"{args.run.name}-{args.split}").expanduser().resolve()
+    if out == REPO or REPO in out.parents:
+        print(f"error: {out}: inside the repository; the swaps derive from non-commercial data", file=sys.stderr)
+        return 2
+    if not (args.run / SPLITS_FILE).is_file():
+        print(f"error: {args.run}: no {SPLITS_FILE} (is it a run folder?)", file=sys.stderr)
+        return 2
+    pairs = make_set(args.run, args.split, out, args.n, args.quality, args.clips, args.seed)
+    print(f"{out}: {pairs} real + {pairs} swapped photos from the {args.split} split of {args.run}"
+          + (" (and clips)" if args.clips else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
