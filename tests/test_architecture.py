@@ -19,7 +19,7 @@ PACKAGE = REPO / "src" / "deepfake_detector"
 LAYERS = [  # low -> high; a module may import its own layer and the ones below
     {"errors", "utils"},
     {"config"},
-    {"data"},
+    {"data", "provenance"},
     {"models"},
     {"faces"},
     {"inference"},
