@@ -48,6 +48,13 @@ def video_options(args: argparse.Namespace):
     return VideoOptions(frames=args.frames, fps=args.fps, aggregate=args.aggregate)
 
 
+def add_provenance_option(p: argparse.ArgumentParser) -> None:
+    """Provenance as a second signal (provenance/, docs/provenance.md)."""
+    p.add_argument("--provenance", choices=["on", "off"], default="on",
+                   help="on (default): read each file's Content Credentials (C2PA) and generator metadata first; a "
+                        "declaration of AI generation makes it fake (reason 'provenance'); off: the model alone")
+
+
 def add_backend_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
                    help="inference engine: auto (ONNX Runtime on a CPU, PyTorch on a GPU; the default), torch, "

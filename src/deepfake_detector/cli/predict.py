@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepfake_detector.cli.common import add_backend_option, add_video_options, positive_int, video_options
+from deepfake_detector.cli.common import (
+    add_backend_option,
+    add_provenance_option,
+    add_video_options,
+    positive_int,
+    video_options,
+)
 from deepfake_detector.errors import ConfigError, DeepfakeDetectorError
 from deepfake_detector.faces.modes import FACE_MODES
 
@@ -22,7 +28,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not files:
         raise DeepfakeDetectorError("no image or video files found in the given paths")
     predictions = detector.predict(files, batch_size=args.batch_size, progress=not args.quiet and len(files) > 1,
-                                   faces=args.faces, video=video_options(args))
+                                   faces=args.faces, video=video_options(args),
+                                   provenance=args.provenance == "on")
     print_table(predictions, limit=None if args.output is None else 20)
     if args.output:
         write_predictions(predictions, args.output, detector)
@@ -101,6 +108,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", help="write results to a .csv or .json file")
     add_predict_options(p)
     add_video_options(p)
+    add_provenance_option(p)
     p.add_argument("--batch-size", type=positive_int, default=32)
     add_backend_option(p)
     p.add_argument("--quiet", action="store_true")

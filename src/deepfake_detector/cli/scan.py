@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from deepfake_detector.cli.common import add_backend_option, positive_int
+from deepfake_detector.cli.common import add_backend_option, add_provenance_option, positive_int
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.faces.modes import FACE_MODES
 from deepfake_detector.scan import DEFAULT_SHARD_SIZE
@@ -23,7 +23,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     out = scan(args.roots, args.out, args.model, backend=args.backend, faces=args.faces, engine=args.engine,
                resume=args.resume, overwrite=args.overwrite, shard_size=args.shard_size, batch_size=args.batch_size,
                report=args.report, ray_address=args.ray_address, workers=args.workers,
-               gpus_per_worker=args.gpus_per_worker, progress=not args.quiet)
+               gpus_per_worker=args.gpus_per_worker, progress=not args.quiet,
+               provenance=args.provenance == "on")
     print(format_summary(read_summary(out)))
     if args.report:
         print(f"report: {args.report}")
@@ -43,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_backend_option(p)
     p.add_argument("--faces", choices=FACE_MODES, default="auto",
                    help="auto: score every detected face (max over faces), whole image if none; off: whole image")
+    add_provenance_option(p)
     p.add_argument("--resume", action="store_true", help="continue an interrupted scan in --out (same roots, model "
                                                          "and options); finished shards are kept")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier scan in --out")

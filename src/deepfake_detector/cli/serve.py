@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from deepfake_detector.cli.common import add_backend_option
+from deepfake_detector.cli.common import add_backend_option, add_provenance_option
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from deepfake_detector.serve import run_server
 
-    run_server(args.model, host=args.host, port=args.port, threads=args.threads, backend=args.backend)
+    run_server(args.model, host=args.host, port=args.port, threads=args.threads, backend=args.backend,
+               provenance=args.provenance == "on")
     return 0
 
 
@@ -28,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--threads", type=int, default=None, help="torch threads for inference (default: all cores)")
     add_backend_option(p)
+    add_provenance_option(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("models", help="list the model names the registry can build")

@@ -8,6 +8,7 @@ Images travel as RGB uint8 NumPy arrays ``(H, W, 3)``, so the pipeline needs no 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,9 +22,11 @@ from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.crop import crop_regions
 from deepfake_detector.faces.locate import Located, check_mode, locate
 from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.provenance.combine import decide
 
 if TYPE_CHECKING:
     from deepfake_detector.inference.predictor import ImageInput, Predictor
+    from deepfake_detector.provenance.read import Provenance
 
 
 def load_input(item: ImageInput) -> tuple[str | None, np.ndarray]:
@@ -50,6 +53,18 @@ def to_prediction(predictor: Predictor, path: str | None, image: np.ndarray, loc
     warning = "; ".join(w for w in (small, located.warning) if w) or None
     return Prediction(path, p, predictor.label_for(p), None, _face_rows(predictor, located, scores, faces),
                       warning)
+
+
+def with_provenance(prediction: Prediction, provenance: Provenance | None) -> Prediction:
+    """The rule of :mod:`deepfake_detector.provenance.combine` applied to one scored prediction: the label
+    (unchanged, or "fake" when the file declares AI generation), its ``reason``, the provenance and its
+    warnings. ``provenance`` None (not read) leaves the detector's verdict; an unreadable file is left as is."""
+    if prediction.label is None:
+        return prediction
+    decision = decide(prediction.label, provenance)
+    warning = "; ".join([*filter(None, [prediction.warning]), *decision.warnings]) or None
+    return replace(prediction, label=decision.label, reason=decision.reason, warning=warning,
+                   provenance=None if provenance is None else provenance.to_dict())
 
 
 def score_located(predictor: Predictor, images: list[np.ndarray], located: list[Located],

@@ -88,7 +88,15 @@ def video_cell(p: Prediction) -> Html:
 
 
 def _label(p: Prediction) -> Html:
-    return Html(f'<span class="{p.label}">{p.label}</span>' if p.label else "error")
+    if not p.label:
+        return Html("error")
+    by = "<br><small>by provenance</small>" if p.reason == "provenance" else ""
+    return Html(f'<span class="{p.label}">{p.label}</span>{by}')
+
+
+def _provenance(p: Prediction) -> str:
+    """What the file says about its origin, in the words of provenance/read.py; "not read" when off."""
+    return p.provenance["summary"] if p.provenance else "not read"
 
 
 def _row(p: Prediction, rule: VerdictRule, heatmap: Path | None, explain: bool) -> list:
@@ -100,7 +108,7 @@ def _row(p: Prediction, rule: VerdictRule, heatmap: Path | None, explain: bool) 
     if p.video:
         faces = f"{len(p.video['tracks'])} track(s), {len(p.video['frames'])} frames"
     row = [thumb, *([_img_tag(Image.open(heatmap), "heatmap") if heatmap else Html("")] if explain else []),
-           p.path, p.p_fake, _label(p), faces, p.error or p.warning or ""]
+           p.path, p.p_fake, _label(p), faces, _provenance(p), p.error or p.warning or ""]
     return row
 
 
@@ -110,7 +118,8 @@ def summary(predictions: list[Prediction], with_uncertain: bool = False) -> dict
     if not (with_uncertain or counts[UNCERTAIN]):
         del counts[UNCERTAIN]
     return {"files": len(predictions), **counts, "no face found": sum(p.faces == [] for p in predictions),
-            "videos": sum(p.video is not None for p in predictions)}
+            "videos": sum(p.video is not None for p in predictions),
+            "fake by provenance": sum(p.reason == "provenance" for p in predictions)}
 
 
 def write_html_report(path: str | Path, predictions: list[Prediction], detector: Predictor,
@@ -124,12 +133,14 @@ def write_html_report(path: str | Path, predictions: list[Prediction], detector:
     counts = summary(predictions, rule.band is not None)
     cards = "".join(f'<div class="card{" " + k if k in VERDICTS else ""}">{html.escape(k)}<b>{v}</b></div>'
                     for k, v in counts.items())
-    header = ["image", *(["heatmap"] if explain else []), "file", "P(fake)", "label", "faces", "note"]
+    header = ["image", *(["heatmap"] if explain else []), "file", "P(fake)", "label", "faces", "provenance", "note"]
     rows = [_row(p, rule, (heatmaps or {}).get(i), explain) for i, p in enumerate(predictions)]
     boxes = "red scored fake, amber uncertain, green real" if UNCERTAIN in counts else "red scored fake, green real"
     body = (_STYLE + f"<div class='cards'>{cards}</div>"
             + f"<p>Boxes: detected faces ({boxes}); image score = max over its faces. Videos: "
             + "the most suspicious frame, P(fake) over time per face track, and the most suspicious face crops. "
+            + "Provenance: Content Credentials (C2PA) and generator metadata read from the file; a declaration of "
+            + "AI generation labels it fake (by provenance), P(fake) stays the model's score. "
             + "Click a column header to sort.</p>" + table(header, rows) + _SORT_JS)
     model = detector.meta.get("path") or detector.meta.get("model", {}).get("name", "")
     return write_page(path, "deepfake-detector predictions",

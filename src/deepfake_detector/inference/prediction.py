@@ -1,4 +1,5 @@
-"""What a prediction is: one input's P(fake), label, reason it failed, faces, warnings and video details."""
+"""What a prediction is: one input's P(fake), label, reason it failed, faces, warnings, video details, and the
+file's provenance with the reason for the label."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ class Prediction:
     warning: str | None = None  # e.g. no face found, or a face much smaller than the model input
     # videos only: sampling, per-frame scores, face tracks, aggregation rule and threshold (inference/video.py)
     video: dict | None = None
+    # why the label is what it is: "provenance" (the file declares AI generation, provenance/combine.py) or
+    # "detector" (the model's score); None when the file could not be read
+    reason: str | None = None
+    provenance: dict | None = None  # what the file says about its origin (provenance/read.py); None: not read
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

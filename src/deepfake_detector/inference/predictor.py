@@ -93,7 +93,7 @@ class Predictor:
         return f"{folder.name or self.meta['model']['name']}@{(digest or 'unsaved')[:12]}"
 
     def predict(self, inputs: ImageInput | list[ImageInput], batch_size: int = 32, progress: bool = False,
-                faces: str = "auto", video: VideoOptions | None = None) -> list[Prediction]:
+                faces: str = "auto", video: VideoOptions | None = None, provenance: bool = True) -> list[Prediction]:
         """Predict for image and video files and/or in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8
         tensors), one Prediction per input, in order.
 
@@ -101,9 +101,14 @@ class Predictor:
         score = max over faces; no face: the whole image, said in ``warning``); ``"off"`` the whole image.
         Videos (recognised by content) are sampled and summed up as ``video`` says (``inference/video.py``).
         A file that cannot be read gets a Prediction with ``error`` set; the others are unaffected.
+        ``provenance`` reads what each file says about its origin (C2PA, generator metadata) and applies the
+        rule of ``provenance/combine.py``: a declaration of AI generation makes the label "fake" with
+        ``reason="provenance"``; otherwise the model decides (``reason="detector"``).
         """
         from deepfake_detector.data.video import is_video
+        from deepfake_detector.inference.analyze import with_provenance
         from deepfake_detector.inference.video import predict_video
+        from deepfake_detector.provenance.read import read_provenance
 
         check_mode(faces)
         items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
@@ -116,7 +121,9 @@ class Predictor:
         for i in tqdm(sorted(videos), desc="Videos", unit="video", disable=not progress or len(videos) < 2,
                       leave=False):
             results[i] = predict_video(self, items[i], faces, video, batch_size)
-        return results  # type: ignore[return-value]
+        scored: list[Prediction] = results  # type: ignore[assignment] - every slot is filled above
+        return [with_provenance(p, read_provenance(item) if provenance and p.label and isinstance(item, str | Path)
+                                else None) for p, item in zip(scored, items, strict=True)]
 
     def predict_images(self, items: list[ImageInput], batch_size: int = 32, progress: bool = False,
                        faces: str = "auto") -> list[Prediction]:

@@ -14,7 +14,7 @@ from deepfake_detector.utils.atomic import write_csv, write_json
 if TYPE_CHECKING:
     from deepfake_detector.inference.predictor import Predictor
 
-COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces", "video"]
+COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces", "video", "reason", "provenance"]
 
 
 def print_table(predictions: list[Prediction], limit: int | None = None) -> None:
@@ -24,7 +24,8 @@ def print_table(predictions: list[Prediction], limit: int | None = None) -> None
     for p in shown:
         path = p.path if len(p.path or "") <= width else "…" + p.path[-width + 1:]
         score = f"{p.p_fake:7.4f}" if p.p_fake is not None else "      —"
-        print(f"{path:<{width}}  {score}  {p.label or 'error: ' + (p.error or '')}")
+        by = " (provenance)" if p.reason == "provenance" else ""
+        print(f"{path:<{width}}  {score}  {p.label + by if p.label else 'error: ' + (p.error or '')}")
     if limit is not None and len(predictions) > limit:
         print(f"... and {len(predictions) - limit} more")
 
@@ -45,8 +46,8 @@ def check_output_path(path: str | Path) -> Path:
 def write_predictions(predictions: list[Prediction], path: str | Path, detector: Predictor) -> None:
     path = check_output_path(path)
     rows = [p.to_dict() for p in predictions]
-    if path.suffix.lower() == ".csv":  # faces and video details as JSON in one cell each
-        nested = ("faces", "video")
+    if path.suffix.lower() == ".csv":  # faces, video details and provenance as JSON in one cell each
+        nested = ("faces", "video", "provenance")
         write_csv(path, [r | {k: None if r[k] is None else json.dumps(r[k]) for k in nested} for r in rows], COLUMNS)
     else:
         write_json(path, {"model": detector.meta.get("path"), **detector.verdict.to_dict(), "predictions": rows})

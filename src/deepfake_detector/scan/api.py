@@ -29,7 +29,7 @@ def scan(roots: str | Path | Iterable[str | Path], out: str | Path, model: str |
          backend: str = "auto", faces: str = "auto", engine: str = "local", resume: bool = False,
          overwrite: bool = False, shard_size: int = DEFAULT_SHARD_SIZE, batch_size: int = 32,
          report: str | Path | None = None, ray_address: str | None = None, workers: int | None = None,
-         gpus_per_worker: float = 0.0, progress: bool = False) -> Path:
+         gpus_per_worker: float = 0.0, progress: bool = False, provenance: bool = True) -> Path:
     """Score every image under ``roots`` (folders, files, glob patterns, .txt/.csv/.parquet manifests)
     into Parquet shards in ``out``; returns ``out``. Read the results with ``pyarrow.parquet.read_table(out)``.
 
@@ -37,7 +37,8 @@ def scan(roots: str | Path | Iterable[str | Path], out: str | Path, model: str |
     never rescored); without it ``out`` must be new or empty (``overwrite`` replaces an earlier scan).
     ``report`` writes an HTML page of the most suspicious images. ``engine="ray"`` scores on Ray Data
     (``ray_address`` or RAY_ADDRESS: an existing cluster; else a local Ray) with ``workers`` actors of
-    ``gpus_per_worker`` GPUs each.
+    ``gpus_per_worker`` GPUs each. ``provenance`` reads each file's Content Credentials and generator
+    metadata beside the model (columns ``reason``, ``provenance_kind``, ``c2pa``, ``provenance``).
     """
     started = time.perf_counter()
     if engine not in ENGINES:
@@ -61,13 +62,14 @@ def scan(roots: str | Path | Iterable[str | Path], out: str | Path, model: str |
         model = _model_arg(model)
         folder.start({"roots": roots, "model": model, "model_id": predictor.model_id,
                       **predictor.verdict.to_dict(), "faces": faces, "shard_size": shard_size,
-                      "backend": backend, "engine": engine, "batch_size": batch_size})
+                      "backend": backend, "engine": engine, "batch_size": batch_size, "provenance": provenance})
         if engine == "ray":
-            engine_run = partial(run_ray, model=model, backend=backend, faces=faces,
+            engine_run = partial(run_ray, model=model, backend=backend, faces=faces, provenance=provenance,
                                  batch_size=batch_size, address=ray_address, workers=workers,
                                  gpus_per_worker=gpus_per_worker)
         else:
-            engine_run = partial(run_local, predictor=predictor, faces=faces, batch_size=batch_size)
+            engine_run = partial(run_local, predictor=predictor, faces=faces, batch_size=batch_size,
+                                 provenance=provenance)
         if not folder.manifest["complete"]:
             _run(folder, roots, shard_size, engine_run, progress)
         write_summary(out, time.perf_counter() - started)

@@ -16,6 +16,7 @@ def chunk_size(batch_size: int, shard_size: int) -> int:
     return min(shard_size, 8 * batch_size)
 
 
-def run_local(sink: ShardSink, items: Iterator[str], *, predictor: Any, faces: str, batch_size: int) -> None:
+def run_local(sink: ShardSink, items: Iterator[str], *, predictor: Any, faces: str, batch_size: int,
+              provenance: bool = True) -> None:
     for chunk in chunks(items, chunk_size(batch_size, sink.shard_size)):
-        sink.add(score_table(predictor, chunk, faces, batch_size))
+        sink.add(score_table(predictor, chunk, faces, batch_size, provenance))

@@ -31,14 +31,15 @@ INSTALL_HINT = "--engine ray needs Ray: pip install 'deepfake-detector-toolkit[r
 class Scorer:
     """A Ray Data actor: loads the model once, then scores one batch of paths per call."""
 
-    def __init__(self, model: str | None, backend: str, faces: str, batch_size: int) -> None:
+    def __init__(self, model: str | None, backend: str, faces: str, batch_size: int, provenance: bool = True) -> None:
         from deepfake_detector.inference.loading import load_predictor
 
         self.predictor = load_predictor(model, backend)
-        self.faces, self.batch_size = faces, batch_size
+        self.faces, self.batch_size, self.provenance = faces, batch_size, provenance
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return score_table(self.predictor, batch.column("path").to_pylist(), self.faces, self.batch_size)
+        return score_table(self.predictor, batch.column("path").to_pylist(), self.faces, self.batch_size,
+                           self.provenance)
 
 
 def import_ray() -> Any:
@@ -59,7 +60,7 @@ def _default_workers(ray: Any, gpus_per_worker: float) -> int:
 
 def run_ray(sink: ShardSink, items: Iterator[str], *, model: str | None, backend: str, faces: str,
             batch_size: int, address: str | None = None, workers: int | None = None,
-            gpus_per_worker: float = 0.0) -> None:
+            gpus_per_worker: float = 0.0, provenance: bool = True) -> None:
     """Score ``items`` on Ray Data; rows come back in input order into ``sink``."""
     ray = import_ray()
     if not ray.is_initialized():
@@ -76,7 +77,8 @@ def run_ray(sink: ShardSink, items: Iterator[str], *, model: str | None, backend
         return
     pool = ray.data.ActorPoolStrategy(size=workers or _default_workers(ray, gpus_per_worker))
     scored = ray.data.from_arrow_refs(blocks).map_batches(
-        Scorer, fn_constructor_kwargs={"model": model, "backend": backend, "faces": faces, "batch_size": batch_size},
+        Scorer, fn_constructor_kwargs={"model": model, "backend": backend, "faces": faces, "batch_size": batch_size,
+                                       "provenance": provenance},
         batch_size=size, batch_format="pyarrow", compute=pool, scheduling_strategy="SPREAD",  # across nodes
         **({"num_gpus": gpus_per_worker} if gpus_per_worker else {}))
     for table in scored.iter_batches(batch_size=None, batch_format="pyarrow"):

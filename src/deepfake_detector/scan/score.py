@@ -21,6 +21,10 @@ SCHEMA = pa.schema([
     ("model_id", pa.string()),
     ("threshold", pa.float64()),
     ("faces", pa.string()),  # JSON list of {"box", "crop", "confidence", "p_fake"}; null when not searched
+    ("reason", pa.string()),  # "provenance" or "detector": what decided the label (provenance/combine.py)
+    ("provenance_kind", pa.string()),  # ai-generated, invalid-manifest, capture, edited, metadata, none
+    ("c2pa", pa.string()),  # Content Credentials: none, valid, trusted, invalid, unreadable, remote, ...
+    ("provenance", pa.string()),  # JSON of everything found (provenance/read.py); null when not read
 ])
 
 
@@ -36,9 +40,10 @@ def _identity(path: str) -> tuple[int | None, str | None]:
         return None, None
 
 
-def score_table(predictor: Any, paths: list[str], faces: str, batch_size: int) -> pa.Table:
+def score_table(predictor: Any, paths: list[str], faces: str, batch_size: int, provenance: bool = True) -> pa.Table:
     """Score ``paths`` through ``predictor.predict``; one row per path, in order, bad files included."""
-    predictions = predictor.predict(paths, batch_size=batch_size, progress=False, faces=faces)
+    predictions = predictor.predict(paths, batch_size=batch_size, progress=False, faces=faces, provenance=provenance)
+    found = [p.provenance or {} for p in predictions]
     sizes, digests = zip(*map(_identity, paths), strict=True)
     return pa.table({
         "path": paths,
@@ -51,4 +56,8 @@ def score_table(predictor: Any, paths: list[str], faces: str, batch_size: int) -
         "model_id": [predictor.model_id] * len(paths),
         "threshold": [float(predictor.threshold)] * len(paths),
         "faces": [None if p.faces is None else json.dumps(p.faces, default=_plain) for p in predictions],
+        "reason": [p.reason for p in predictions],
+        "provenance_kind": [f.get("kind") for f in found],
+        "c2pa": [f.get("c2pa") for f in found],
+        "provenance": [json.dumps(p.provenance) if p.provenance else None for p in predictions],
     }, schema=SCHEMA)

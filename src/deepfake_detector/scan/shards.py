@@ -112,6 +112,9 @@ class ScanFolder:
         self.shards.append({"file": name, "rows": table.num_rows,
                             "fakes": pc.sum(pc.equal(table["label"], FAKE)).as_py() or 0,
                             "uncertain": pc.sum(pc.equal(table["label"], UNCERTAIN)).as_py() or 0,
+                            "by_provenance": pc.sum(pc.equal(table["reason"], "provenance")).as_py() or 0,
+                            "invalid_manifests": pc.sum(pc.equal(table["provenance_kind"], "invalid-manifest")).as_py()
+                            or 0,
                             "errors": table.num_rows - table["error"].null_count,
                             "seconds": round(seconds, 3), "last_path": table["path"][-1].as_py()})
         self._save()

@@ -21,12 +21,15 @@ def summarize(out: str | Path, wall_seconds: float | None = None) -> dict[str, A
     fakes = sum(s["fakes"] for s in shards)
     uncertain = sum(s.get("uncertain", 0) for s in shards)  # shards of scans made before bands have none
     errors = sum(s["errors"] for s in shards)
+    by_provenance = sum(s.get("by_provenance", 0) for s in shards)  # shards of scans made before provenance: 0
+    invalid_manifests = sum(s.get("invalid_manifests", 0) for s in shards)
     seconds = sum(s["seconds"] for s in shards)
     return {"out": str(out), "complete": manifest.get("complete", False), "inputs": rows, "fakes": fakes,
             "uncertain": uncertain, "reals": rows - fakes - uncertain - errors, "errors": errors, "shards": len(shards),
+            "fakes_by_provenance": by_provenance, "invalid_manifests": invalid_manifests,
             "img_per_s": round(rows / seconds, 2) if seconds else None, "scoring_seconds": round(seconds, 1),
             "wall_seconds": None if wall_seconds is None else round(wall_seconds, 1),
-            **{k: options.get(k) for k in ("model_id", "threshold", "faces", "engine")},
+            **{k: options.get(k) for k in ("model_id", "threshold", "faces", "engine", "provenance")},
             "uncertain_band": options.get("uncertain")}
 
 
@@ -59,7 +62,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     rate = "n/a" if summary["img_per_s"] is None else f"{summary['img_per_s']:.1f} img/s"
     state = "complete" if summary["complete"] else "unfinished: continue it with --resume"
     uncertain = f"{summary['uncertain']} uncertain, " if shows_uncertain(summary) else ""
+    provenance = ("provenance off" if summary.get("provenance") is False else
+                  f"{summary.get('fakes_by_provenance', 0)} fake by provenance, "
+                  f"{summary.get('invalid_manifests', 0)} invalid manifest(s)")
     return (f"{summary['out']}: {summary['inputs']} image(s) in {summary['shards']} shard(s) ({state})\n"
             f"  {summary['fakes']} fake, {uncertain}{summary['reals']} real, {summary['errors']} unreadable  "
             f"(model {summary['model_id']}, {decision(summary)}, faces {summary['faces']})\n"
+            f"  {provenance}\n"
             f"  throughput {rate} over {summary['scoring_seconds']} s of scoring ({summary['engine']} engine)")

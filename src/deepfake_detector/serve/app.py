@@ -85,10 +85,10 @@ def create_app(service: Service, max_upload: int = MAX_UPLOAD, max_video_upload:
 
 
 def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000, threads: int | None = None,
-               backend: str = "auto") -> None:
+               backend: str = "auto", provenance: bool = True) -> None:
     """Load the model once, then serve until interrupted."""
     import uvicorn
 
-    service = Service(Detector.load(model, device="cpu", backend=backend), threads)
+    service = Service(Detector.load(model, device="cpu", backend=backend), threads, provenance=provenance)
     print(f"serving {service.model_id} on http://{host}:{port}/  (POST /v1/predict, GET /health)")
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")

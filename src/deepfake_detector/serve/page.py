@@ -1,5 +1,5 @@
-"""The upload page served at ``/``: pick a photo or a video, see the verdict, P(fake), faces and the heatmap;
-a video plays beside its P(fake) timeline."""
+"""The upload page served at ``/``: pick a photo or a video, see the verdict, P(fake), faces, provenance and the
+heatmap; a video plays beside its P(fake) timeline."""
 
 import html
 from pathlib import Path
@@ -16,6 +16,7 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deep
 <label><input type="checkbox" id="faces" checked> find faces</label>
 <button type="submit" id="go">Check</button></form>
 <div id="verdict"></div><p id="unsure" class="uncertain" hidden></p><div id="details"></div>
+<p id="provenance"></p>
 <div id="clip" hidden style="display:flex;gap:1em;flex-wrap:wrap;align-items:center">
 <video id="player" controls muted style="max-width:360px"></video><img id="timeline" alt="P(fake) over time"
  style="max-width:380px"></div><img id="heatmap" alt="" hidden>
@@ -29,6 +30,7 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
   if (!file) return;
   var clip = document.getElementById("clip"), player = document.getElementById("player");
   verdict.textContent = "checking\\u2026"; verdict.className = ""; details.textContent = ""; img.hidden = true;
+  var provenance = document.getElementById("provenance"); provenance.textContent = "";
   document.getElementById("unsure").hidden = true;
   clip.hidden = true; if (player.src) URL.revokeObjectURL(player.src);
   var body = new FormData(); body.append("file", file);
@@ -39,6 +41,10 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
     if (!r.ok) { verdict.textContent = "error: " + j.error; verdict.className = "err"; return; }
     verdict.textContent = j.label.toUpperCase() + "  (P(fake) = " + j.p_fake.toFixed(3) + ")";
     verdict.className = j.label;
+    if (j.reason === "provenance") verdict.textContent += "  \\u2014 by provenance";
+    provenance.textContent = j.provenance ? "Provenance: " + j.provenance.summary
+      + (j.reason === "provenance" ? ". The file declares AI generation, so it is labelled fake; P(fake) is the "
+         + "model's own score." : ".") : "Provenance: not read.";
     var unsure = document.getElementById("unsure"), band = j.uncertain;
     unsure.hidden = j.label !== "uncertain";
     if (band) unsure.textContent = "Uncertain: P(fake) is between " + band.low.toFixed(3) + " and "

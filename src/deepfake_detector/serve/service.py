@@ -13,11 +13,12 @@ import torch
 from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS, decode_rgb_array
 from deepfake_detector.data.video import VIDEO_EXTENSIONS, looks_like_video, probe
 from deepfake_detector.errors import ImageDecodeError, TooLargeError
-from deepfake_detector.inference.analyze import analyze_image
+from deepfake_detector.inference.analyze import analyze_image, with_provenance
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.timeline import timeline_png
 from deepfake_detector.inference.video import VideoOptions, details_verdict, predict_video
+from deepfake_detector.provenance.read import read_provenance
 
 MAX_UPLOAD = 10 * 1024 * 1024  # bytes, an image
 MAX_VIDEO_UPLOAD = 100 * 1024 * 1024  # bytes, a video
@@ -54,7 +55,7 @@ class Service:
 
     def __init__(self, detector: Detector, threads: int | None = None,
                  max_decodes: int = MAX_CONCURRENT_DECODES, max_video_seconds: float = MAX_VIDEO_SECONDS,
-                 video: VideoOptions | None = None) -> None:
+                 video: VideoOptions | None = None, provenance: bool = True) -> None:
         if threads:
             torch.set_num_threads(threads)
         self.detector = detector
@@ -63,6 +64,7 @@ class Service:
         self._decodes = threading.BoundedSemaphore(max_decodes)
         self.max_video_seconds = max_video_seconds
         self.video = video or VideoOptions()
+        self.provenance = provenance  # read each upload's provenance (provenance/combine.py decides with it)
 
     def info(self) -> dict:
         return {"status": "ok", "model": self.model_id, **self.detector.verdict.to_dict(),
@@ -85,9 +87,11 @@ class Service:
                 heatmap = self._heatmap(image, prediction) if explain else None
         finally:
             self._decodes.release()
+        prediction = with_provenance(prediction, read_provenance(data) if self.provenance else None)
         result = {"p_fake": prediction.p_fake, "label": prediction.label, **self.detector.verdict.to_dict(),
                   "faces": prediction.faces, "warning": prediction.warning, "model": self.model_id,
-                  "width": int(image.shape[1]), "height": int(image.shape[0])}
+                  "width": int(image.shape[1]), "height": int(image.shape[0]), "reason": prediction.reason,
+                  "provenance": prediction.provenance}
         if heatmap is not None:
             result["heatmap_png"] = heatmap
         return result
@@ -105,6 +109,8 @@ class Service:
                     prediction, heatmap = self._score_video(path, faces, explain)
                 except ImageDecodeError as exc:  # name the upload, not the temporary file
                     raise type(exc)(str(exc).replace(str(path), filename)) from None
+                if prediction.error is None:
+                    prediction = with_provenance(prediction, read_provenance(path) if self.provenance else None)
         finally:
             self._decodes.release()
         if prediction.error:
@@ -113,6 +119,7 @@ class Service:
         result = {"p_fake": prediction.p_fake, "label": prediction.label, **details_verdict(video).to_dict(),
                   "faces": None, "warning": prediction.warning and prediction.warning.replace(str(path), filename),
                   "model": self.model_id, "width": video["width"], "height": video["height"], "video": video,
+                  "reason": prediction.reason, "provenance": prediction.provenance,
                   "timeline_png": base64.b64encode(timeline_png(prediction)).decode()}
         if heatmap is not None:
             result["heatmap_png"] = heatmap
