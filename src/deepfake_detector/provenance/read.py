@@ -195,6 +195,29 @@ def _user_comment(raw: Any) -> str:
     return body.decode("utf-8", "replace")
 
 
+@dataclass(frozen=True)
+class Metadata:
+    """What Pillow reads of an image's metadata: known markers, XMP digital source types, warnings."""
+
+    found: list[Found]
+    xmp_types: list[str]
+    warnings: list[str]
+    may_hold_c2pa: bool = True  # False: a JPEG with no APP11 segment and no XMP provenance link
+
+
+def _may_hold_c2pa(image: Image.Image) -> bool:
+    """C2PA embeds its manifest store in a JPEG's APP11 segments and links a remote one from XMP
+    (``dcterms:provenance``); a JPEG with neither holds none, so the native reader is skipped (most photos)."""
+    if image.format != "JPEG":
+        return True
+    xmp = image.info.get("xmp") or b""
+    return any(name == "APP11" for name, _ in image.applist) or b"provenance" in _bytes(xmp)
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
 def _xmp_values(pattern: re.Pattern[bytes], xmp: bytes) -> list[str]:
     return [next(g for g in m.groups() if g is not None).decode("utf-8", "replace").strip()
             for m in pattern.finditer(xmp)]
@@ -214,8 +237,7 @@ def _fields(image: Image.Image, warnings: list[str]) -> tuple[list[tuple[str, st
             fields.append(("exif:UserComment", _user_comment(comment)))
     except Exception as exc:  # a corrupt EXIF block: Pillow raises many kinds
         warnings.append(f"EXIF unreadable ({first_line(exc, 120)})")
-    xmp = image.info.get("xmp") or b""
-    xmp = xmp.encode("utf-8") if isinstance(xmp, str) else xmp
+    xmp = _bytes(image.info.get("xmp") or b"")
     if len(xmp) > XMP_LIMIT:
         warnings.append(f"XMP packet of {len(xmp):,} bytes is over the {XMP_LIMIT // 1024} KiB limit: not read")
         return fields, []
@@ -223,17 +245,18 @@ def _fields(image: Image.Image, warnings: list[str]) -> tuple[list[tuple[str, st
     return fields, [source_type_name(v) for v in _xmp_values(_XMP_SOURCE_TYPE, xmp) if v]
 
 
-def read_metadata(stream: IO[bytes]) -> tuple[list[Found], list[str], list[str]]:
-    """Known markers, XMP digital source types and warnings of an image; nothing for a non-image (a video)."""
+def read_metadata(stream: IO[bytes]) -> Metadata:
+    """The metadata of an image; nothing for a non-image (a video: C2PA alone is read)."""
     warnings: list[str] = []
     stream.seek(0)
     try:
         with Image.open(stream) as image:
             fields, types = _fields(image, warnings)
+            may_hold_c2pa = _may_hold_c2pa(image)
     except UnidentifiedImageError:
-        return [], [], []
+        return Metadata([], [], [])
     except Exception as exc:  # unreadable headers: the decoder reports the image itself
-        return [], [], [f"metadata unreadable ({first_line(exc, 120)})"]
+        return Metadata([], [], [f"metadata unreadable ({first_line(exc, 120)})"])
     found = []
     for where, value in fields:
         for marker in MARKERS:
@@ -243,7 +266,7 @@ def read_metadata(stream: IO[bytes]) -> tuple[list[Found], list[str], list[str]]
                 found.append(Found(where, shown[:SHOWN] + ("…" if len(shown) > SHOWN else ""), tool[:SHOWN],
                                    marker.declares_ai))
                 break
-    return found, types, warnings
+    return Metadata(found, types, warnings, may_hold_c2pa)
 
 
 def _where(found: Found) -> str:
@@ -321,10 +344,10 @@ def read_provenance(source: bytes | str | Path) -> Provenance:
     anchors = trust_anchors_path()
     try:
         with (io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")) as stream:
-            found, xmp_types, warnings = read_metadata(stream)
-            c2pa = read_c2pa(stream, anchors)
+            meta = read_metadata(stream)
+            c2pa = read_c2pa(stream, anchors) if meta.may_hold_c2pa else C2paFinding("none")
     except ConfigError:
         raise
     except Exception as exc:  # the one safety net: hostile input must not stop a prediction
         return conclude(C2paFinding("unreadable", detail=first_line(exc, 200)), [], [], [], anchors)
-    return conclude(c2pa, found, xmp_types, warnings, anchors)
+    return conclude(c2pa, meta.found, meta.xmp_types, meta.warnings, anchors)
