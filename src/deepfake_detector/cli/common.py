@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from deepfake_detector.inference.engine_choice import BACKENDS
+
 
 def fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
@@ -56,6 +58,8 @@ def add_provenance_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_backend_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
-                   help="inference engine: auto (ONNX Runtime on a CPU, PyTorch on a GPU; the default), torch, "
-                        "or onnx (its export is cached in ~/.cache/deepfake-detector)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="inference engine: auto (the default: OpenVINO bf16/int8 on a CPU with bf16/VNNI hardware, "
+                        "self-tested against fp32; else ONNX Runtime or PyTorch on a CPU, PyTorch on a GPU), torch, "
+                        "onnx, openvino (precision from the CPU flags) or openvino-fp32/-bf16/-int8 "
+                        "(docs/cpu-engines.md; exports cached in ~/.cache/deepfake-detector)")

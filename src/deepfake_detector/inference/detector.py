@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,16 +13,17 @@ from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.preprocess import Preprocess, size_warning
 from deepfake_detector.data.samples import REAL, Sample
 from deepfake_detector.data.transforms import build_transform
-from deepfake_detector.errors import ConfigError, EncoderUnavailableError, ExportError, first_line
+from deepfake_detector.errors import EncoderUnavailableError, ExportError, first_line
 from deepfake_detector.faces.locate import check_mode
+from deepfake_detector.inference.cpu_features import cpu_flags
+from deepfake_detector.inference.engine import Engine
+from deepfake_detector.inference.engine_choice import BACKENDS, DEFAULT, plan_engine
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.predictor import ImageInput, Predictor, sigmoid_scores
 from deepfake_detector.models.artifacts import load_model, save_model, write_meta
 from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 
 __all__ = ["BACKENDS", "Detector", "FallbackWarning", "ImageInput", "Prediction"]
-# "auto": ONNX Runtime on a CPU for models it speeds up (not the CLIP ViT: onnx_auto), PyTorch on a GPU.
-BACKENDS = ("auto", "torch", "onnx")
 
 
 class FallbackWarning(UserWarning):
@@ -54,10 +54,10 @@ class Detector(Predictor):
     and decision threshold; the pipeline it shares with the torch-free predictor is :class:`Predictor`'s."""
 
     def __init__(self, model: torch.nn.Module, meta: dict, device: str | torch.device = "cpu",
-                 runner: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+                 runner: Engine | None = None) -> None:
         super().__init__(meta)
         self.device = torch.device(device)
-        # Another inference backend (e.g. ONNX Runtime): logits for a normalised float batch. None = ``model``.
+        # Another inference engine (ONNX Runtime, OpenVINO): logits for a normalised float batch. None = ``model``.
         self.runner = runner
         # Channels-last: oneDNN's fast convolution path (seed CNN inference ~1.9x on CPU; docs/benchmarks.md).
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
@@ -67,31 +67,42 @@ class Detector(Predictor):
     def preprocess(self) -> Preprocess:
         return self.model.preprocess  # model.json's, if it was saved with one (artifacts.load_model)
 
+    @property
+    def engine(self) -> str:
+        return self.runner.name if self.runner is not None else f"torch-{self.device.type}-fp32"
+
     @classmethod
     def load(cls, folder: str | Path | None = None, device: str | None = None, backend: str = "torch") -> Detector:
-        """Load a model folder (None or "default": the bundled default model, "fast": the bundled MobileNetV2);
-        ``backend="onnx"`` scores with ONNX Runtime
-        (its export cached in the user cache), ``"auto"`` with ONNX Runtime on a CPU if the model exports."""
-        if backend not in BACKENDS:
-            raise ConfigError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+        """Load a model folder (None or "default": the bundled default model, "fast": the bundled MobileNetV2).
+
+        ``backend`` (:data:`BACKENDS`): "torch"; "onnx" scores with ONNX Runtime (its export cached in the user
+        cache); "openvino[-precision]" with OpenVINO on the same export, self-tested against fp32
+        (``inference/engine_choice.py``); "auto" with OpenVINO bf16/int8 on a CPU that computes them in hardware,
+        else as before: ONNX Runtime on a CPU if the model exports and it speeds it up, PyTorch on a GPU."""
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        plan = plan_engine(backend, cpu_flags(), gpu=torch.device(device).type != "cpu")
         folder, model, meta = _load_folder(folder)
         meta["path"] = str(folder)
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         # auto: ONNX Runtime on a CPU, except for models it does not speed up (model.json "onnx_auto": false).
-        prefer_torch = backend == "auto" and not model.onnx_auto
-        if backend == "torch" or prefer_torch or (backend == "auto" and torch.device(device).type != "cpu"):
+        prefer_torch = plan.backend == DEFAULT and not model.onnx_auto
+        if plan.backend == "torch" or prefer_torch or (plan.backend == DEFAULT and torch.device(device).type != "cpu"):
             return cls(model, meta, device)
         from deepfake_detector.inference.onnx_export import load_onnx_backend
 
         detector = cls(model, meta, "cpu")
         try:
-            detector.runner = load_onnx_backend(detector, folder, device)
+            detector.runner = onnx = load_onnx_backend(detector, folder, device)
         except Exception as exc:  # the exporter and ONNX Runtime raise many types
-            if backend == "onnx":
+            if plan.backend in ("onnx", "openvino"):
                 if isinstance(exc, ExportError | OSError):
                     raise
                 raise ExportError(f"{folder}: ONNX export failed ({first_line(exc)})") from None
-            # auto: a model ONNX cannot reproduce (or an unwritable cache) falls back to PyTorch
+            return detector  # auto: a model ONNX cannot reproduce (or an unwritable cache) falls back to PyTorch
+        if plan.backend == "openvino":
+            from deepfake_detector.inference.engine_choice import open_engine
+
+            loaded = open_engine(onnx.path, meta, plan)
+            detector.runner, detector.engine_note = loaded.engine, loaded.note or plan.reason
         return detector
 
     @classmethod

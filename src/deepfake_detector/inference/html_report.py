@@ -144,4 +144,5 @@ def write_html_report(path: str | Path, predictions: list[Prediction], detector:
             + "Click a column header to sort.</p>" + table(header, rows) + _SORT_JS)
     model = detector.meta.get("path") or detector.meta.get("model", {}).get("name", "")
     return write_page(path, "deepfake-detector predictions",
-                      f"model {model} · decision {rule.describe(4)} · P(fake) per image", body)
+                      f"model {model} · engine {detector.engine} · decision {rule.describe(4)} · P(fake) per image",
+                      body)

@@ -1,4 +1,5 @@
-"""Choose and load the predictor for a model: the torch-free ONNX Runtime one when it can answer, else a Detector."""
+"""Choose and load the predictor for a model: the torch-free one (ONNX Runtime or OpenVINO) when it can answer,
+else a Detector."""
 
 from __future__ import annotations
 
@@ -23,17 +24,24 @@ def load_predictor(model: str | Path | None = None, backend: str = "auto",
     """A predictor for ``model`` (folder or bundled name; None: the default model).
 
     Both kinds run the same pipeline and offer ``predict(items, batch_size=, progress=, faces=)``,
-    ``threshold``, ``model_id`` and ``meta``. ``backend="onnx"``, or ``"auto"`` on a machine without a GPU,
-    takes the torch-free :class:`OnnxPredictor` once the model's ONNX export is cached (the first torch-path
-    load with ONNX creates it); ``needs_torch`` (Grad-CAM) forces the :class:`Detector`.
+    ``threshold``, ``model_id``, ``engine`` and ``meta``. Without a GPU, ``backend="onnx"``, ``"openvino..."``
+    or ``"auto"`` take the torch-free :class:`OnnxPredictor` once the model's ONNX export is cached (the first
+    torch-path load creates it); ``needs_torch`` (Grad-CAM) forces the :class:`Detector`. The engine that
+    scores is printed when OpenVINO was planned (it may have given way, the line says why).
     """
-    if not needs_torch and (backend == "onnx" or (backend == "auto" and not gpu_present())):
+    from deepfake_detector.inference.cpu_features import cpu_flags
+    from deepfake_detector.inference.engine_choice import DEFAULT, plan_engine
+
+    plan = plan_engine(backend, cpu_flags(), gpu=gpu_present())
+    predictor: Detector | OnnxPredictor | None = None
+    if not needs_torch and plan.backend != "torch" and (plan.backend != DEFAULT or not gpu_present()):
         from deepfake_detector.inference.onnx_predict import OnnxPredictor
 
-        light = OnnxPredictor.open(model)  # None until the export is cached
-        if light is not None:
-            return light
-    return _load_detector(model, backend)
+        predictor = OnnxPredictor.open(model, plan)  # None until the export is cached
+    predictor = predictor or _load_detector(model, backend)
+    if plan.backend == "openvino":
+        print(f"engine: {predictor.engine} ({predictor.engine_note})", file=sys.stderr)
+    return predictor
 
 
 def _load_detector(model: str | Path | None, backend: str) -> Detector:

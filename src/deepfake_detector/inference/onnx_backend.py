@@ -7,21 +7,18 @@ preprocessing, temperature and threshold stay the Detector's, so both backends s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from deepfake_detector.inference.engine import Engine
 from deepfake_detector.models.bundled import WEIGHTS_FILE
 from deepfake_detector.models.weights.fetch import cache_dir
 from deepfake_detector.utils.hashing import file_sha256
 
-if TYPE_CHECKING:
-    import torch
-
 META_KEY = "deepfake_detector"  # ONNX metadata_props key holding model.json (see onnx_export.py)
 
 
-class OnnxBackend:
+class OnnxBackend(Engine):
     """An ONNX Runtime session over an exported detector (input ``image`` (N, 3, H, W) -> ``logit`` (N,))."""
 
     def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
@@ -37,6 +34,8 @@ class OnnxBackend:
         self.path = Path(path)
         self.session = ort.InferenceSession(str(path), options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
+        cuda = self.session.get_providers()[0] == "CUDAExecutionProvider"
+        self.name = "onnxruntime-cuda-fp32" if cuda else "onnxruntime-fp32"
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -47,12 +46,6 @@ class OnnxBackend:
         """Logits (N,) for a normalised float32 batch (N, 3, H, W) as a NumPy array (no torch needed)."""
         (logits,) = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
         return logits.reshape(len(batch))
-
-    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        """Logits (N,) for a normalised float batch (N, 3, H, W), as the Detector's runner."""
-        import torch
-
-        return torch.from_numpy(self.run(batch.detach().cpu().float().numpy()))
 
 
 def weights_digest(folder: str | Path) -> str | None:

@@ -41,6 +41,9 @@ class Predictor:
     """A trained real-vs-fake classifier with its preprocessing, decision threshold and optional uncertain band
     (``model.json``)."""
 
+    # Why this engine scores (the CPU flags that chose it) or why the one planned gave way (its self-test).
+    engine_note: str | None = None
+
     def __init__(self, meta: dict) -> None:
         self.meta = meta
         self.threshold = float(meta.get("threshold", 0.5))
@@ -51,6 +54,11 @@ class Predictor:
     @cached_property
     def preprocess(self) -> Preprocess:
         return Preprocess.from_dict(self.meta["preprocess"])
+
+    @property
+    def engine(self) -> str:
+        """The runtime and precision that score: ``torch-cpu-fp32``, ``onnxruntime-fp32``, ``openvino-bf16``..."""
+        raise NotImplementedError
 
     def logits(self, crops: np.ndarray) -> np.ndarray:
         """Logits ``(N,)`` for uint8 RGB crops ``(N, H, W, 3)`` already at the model's input size."""

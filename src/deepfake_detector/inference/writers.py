@@ -14,7 +14,8 @@ from deepfake_detector.utils.atomic import write_csv, write_json
 if TYPE_CHECKING:
     from deepfake_detector.inference.predictor import Predictor
 
-COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces", "video", "reason", "provenance"]
+# inference_engine: the runtime and precision that scored (inference/engine.py), the same on every row
+COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces", "video", "reason", "provenance", "inference_engine"]
 
 
 def print_table(predictions: list[Prediction], limit: int | None = None) -> None:
@@ -48,9 +49,12 @@ def write_predictions(predictions: list[Prediction], path: str | Path, detector:
     rows = [p.to_dict() for p in predictions]
     if path.suffix.lower() == ".csv":  # faces, video details and provenance as JSON in one cell each
         nested = ("faces", "video", "provenance")
-        write_csv(path, [r | {k: None if r[k] is None else json.dumps(r[k]) for k in nested} for r in rows], COLUMNS)
+        engine = {"inference_engine": detector.engine}
+        write_csv(path, [r | engine | {k: None if r[k] is None else json.dumps(r[k]) for k in nested} for r in rows],
+                  COLUMNS)
     else:
-        write_json(path, {"model": detector.meta.get("path"), **detector.verdict.to_dict(), "predictions": rows})
+        write_json(path, {"model": detector.meta.get("path"), "inference_engine": detector.engine,
+                          "engine_note": detector.engine_note, **detector.verdict.to_dict(), "predictions": rows})
 
 
 def summary_line(predictions: list[Prediction], detector: Predictor) -> str:

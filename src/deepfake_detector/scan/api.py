@@ -61,6 +61,7 @@ def scan(roots: str | Path | Iterable[str | Path], out: str | Path, model: str |
         predictor = load_predictor(model, backend)  # also in the driver of a Ray scan: fails fast, names the model
         model = _model_arg(model)
         folder.start({"roots": roots, "model": model, "model_id": predictor.model_id,
+                      "inference_engine": predictor.engine,
                       **predictor.verdict.to_dict(), "faces": faces, "shard_size": shard_size,
                       "backend": backend, "engine": engine, "batch_size": batch_size, "provenance": provenance})
         if engine == "ray":

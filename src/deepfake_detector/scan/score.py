@@ -19,6 +19,7 @@ SCHEMA = pa.schema([
     ("error", pa.string()),
     ("warning", pa.string()),
     ("model_id", pa.string()),
+    ("inference_engine", pa.string()),  # the runtime and precision that scored the row (inference/engine.py)
     ("threshold", pa.float64()),
     ("faces", pa.string()),  # JSON list of {"box", "crop", "confidence", "p_fake"}; null when not searched
     ("reason", pa.string()),  # "provenance" or "detector": what decided the label (provenance/combine.py)
@@ -54,6 +55,7 @@ def score_table(predictor: Any, paths: list[str], faces: str, batch_size: int, p
         "error": [p.error for p in predictions],
         "warning": [p.warning for p in predictions],
         "model_id": [predictor.model_id] * len(paths),
+        "inference_engine": [predictor.engine] * len(paths),
         "threshold": [float(predictor.threshold)] * len(paths),
         "faces": [None if p.faces is None else json.dumps(p.faces, default=_plain) for p in predictions],
         "reason": [p.reason for p in predictions],

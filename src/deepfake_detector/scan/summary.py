@@ -29,7 +29,8 @@ def summarize(out: str | Path, wall_seconds: float | None = None) -> dict[str, A
             "fakes_by_provenance": by_provenance, "invalid_manifests": invalid_manifests,
             "img_per_s": round(rows / seconds, 2) if seconds else None, "scoring_seconds": round(seconds, 1),
             "wall_seconds": None if wall_seconds is None else round(wall_seconds, 1),
-            **{k: options.get(k) for k in ("model_id", "threshold", "faces", "engine", "provenance")},
+            **{k: options.get(k) for k in ("model_id", "threshold", "faces", "engine", "inference_engine",
+                                                 "provenance")},
             "uncertain_band": options.get("uncertain")}
 
 
@@ -69,4 +70,5 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"  {summary['fakes']} fake, {uncertain}{summary['reals']} real, {summary['errors']} unreadable  "
             f"(model {summary['model_id']}, {decision(summary)}, faces {summary['faces']})\n"
             f"  {provenance}\n"
-            f"  throughput {rate} over {summary['scoring_seconds']} s of scoring ({summary['engine']} engine)")
+            f"  throughput {rate} over {summary['scoring_seconds']} s of scoring ({summary['engine']} engine, "
+            f"{summary.get('inference_engine') or 'engine not recorded'})")

@@ -67,7 +67,8 @@ class Service:
         self.provenance = provenance  # read each upload's provenance (provenance/combine.py decides with it)
 
     def info(self) -> dict:
-        return {"status": "ok", "model": self.model_id, **self.detector.verdict.to_dict(),
+        return {"status": "ok", "model": self.model_id, "inference_engine": self.detector.engine,
+                "engine_note": self.detector.engine_note, **self.detector.verdict.to_dict(),
                 "input_size": list(self.detector.preprocess.input_size)}
 
     def _slot(self) -> None:
@@ -90,6 +91,7 @@ class Service:
         prediction = with_provenance(prediction, read_provenance(data) if self.provenance else None)
         result = {"p_fake": prediction.p_fake, "label": prediction.label, **self.detector.verdict.to_dict(),
                   "faces": prediction.faces, "warning": prediction.warning, "model": self.model_id,
+                  "inference_engine": self.detector.engine,
                   "width": int(image.shape[1]), "height": int(image.shape[0]), "reason": prediction.reason,
                   "provenance": prediction.provenance}
         if heatmap is not None:
@@ -118,7 +120,8 @@ class Service:
         video = prediction.video
         result = {"p_fake": prediction.p_fake, "label": prediction.label, **details_verdict(video).to_dict(),
                   "faces": None, "warning": prediction.warning and prediction.warning.replace(str(path), filename),
-                  "model": self.model_id, "width": video["width"], "height": video["height"], "video": video,
+                  "model": self.model_id, "inference_engine": self.detector.engine, "width": video["width"],
+                  "height": video["height"], "video": video,
                   "reason": prediction.reason, "provenance": prediction.provenance,
                   "timeline_png": base64.b64encode(timeline_png(prediction)).decode()}
         if heatmap is not None:

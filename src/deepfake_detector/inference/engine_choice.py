@@ -1,0 +1,104 @@
+"""Which engine scores a model: chosen from the CPU's flags, kept only if it passes the self-test on load.
+
+``--backend auto`` on a CPU with bf16 or int8 hardware (:mod:`deepfake_detector.inference.cpu_features`) runs
+OpenVINO at that precision; on any other CPU, and on a GPU, it keeps what it always did (PyTorch, or ONNX
+Runtime for models it speeds up), so such machines get neither slower nor less accurate. ``--backend openvino``
+runs OpenVINO at the precision the flags allow; ``openvino-fp32``, ``openvino-bf16`` and ``openvino-int8`` force
+one. A reduced-precision engine that fails the self-test (:mod:`deepfake_detector.inference.self_test`) or cannot
+be built gives way to the next one, OpenVINO fp32 (when OpenVINO was asked for) then ONNX Runtime fp32, the
+reference itself, with one line saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepfake_detector.errors import ConfigError, first_line
+from deepfake_detector.inference.cpu_features import PRECISIONS, choose_precision
+from deepfake_detector.inference.engine import Engine
+from deepfake_detector.inference.verdict import VerdictRule
+
+# openvino-<precision> forces a precision; "openvino" takes it from the CPU flags, as "auto" does.
+BACKENDS = ("auto", "torch", "onnx", "openvino", *(f"openvino-{p}" for p in PRECISIONS))
+DEFAULT = "default"  # plan backend: what "auto" chose before OpenVINO (PyTorch, or ONNX Runtime by model)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EnginePlan:
+    backend: str  # "torch", "onnx", "openvino" or DEFAULT
+    precision: str  # one of PRECISIONS
+    reason: str  # why, in a few words (the CPU flags that decided it)
+
+
+@dataclass(frozen=True)
+class EngineLoad:
+    engine: Engine
+    note: str | None  # one line when the planned engine was not the one kept: why
+
+
+def plan_engine(backend: str, flags: frozenset[str] | set[str], gpu: bool) -> EnginePlan:
+    """The engine to try for ``backend`` on a machine with these CPU ``flags`` (and a GPU or not)."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    if backend in ("torch", "onnx"):
+        return EnginePlan(backend, "fp32", f"--backend {backend}")
+    if backend.startswith("openvino-"):
+        return EnginePlan("openvino", backend.removeprefix("openvino-"), f"--backend {backend}")
+    if backend == "auto" and gpu:
+        return EnginePlan(DEFAULT, "fp32", "a GPU is present")
+    choice = choose_precision(flags)
+    if backend == "auto" and choice.precision == "fp32":
+        return EnginePlan(DEFAULT, "fp32", choice.reason)
+    return EnginePlan("openvino", choice.precision, choice.reason)
+
+
+def _openvino(onnx_path: Path, precision: str, meta: dict) -> Engine:
+    from deepfake_detector.data.preprocess import Preprocess
+    from deepfake_detector.inference.int8_calibration import ENV, load_calibration
+    from deepfake_detector.inference.openvino_backend import OpenVinoBackend, convert
+
+    if precision != "int8":
+        return OpenVinoBackend(convert(onnx_path, precision), precision)
+    calibration = load_calibration(Preprocess.from_dict(meta["preprocess"]))
+    if calibration is None:
+        raise ConfigError(f"int8 needs calibration photos: set {ENV} to a folder of face photos")
+    return OpenVinoBackend(convert(onnx_path, "int8", calibration.batch, calibration.key), "int8")
+
+
+def open_engine(onnx_path: str | Path, meta: dict, plan: EnginePlan) -> EngineLoad:
+    """The first engine of the plan's chain that builds and passes the self-test; ONNX Runtime fp32 at the end.
+
+    ``meta`` is the model's model.json (preprocessing, temperature, threshold and uncertain band).
+    """
+    from deepfake_detector.data.preprocess import Preprocess
+    from deepfake_detector.inference.onnx_backend import OnnxBackend
+    from deepfake_detector.inference.self_test import probe_batch, reference_logits, self_test
+
+    onnx_path = Path(onnx_path)
+    chain = [plan.precision] + (["fp32"] if plan.precision != "fp32" and plan.backend == "openvino" else [])
+    batch = probe_batch(Preprocess.from_dict(meta["preprocess"]))
+    rule = VerdictRule.from_meta(meta)
+    temperature = float(meta.get("temperature") or 1.0)
+    rejected: list[str] = []
+    for precision in chain:
+        try:
+            engine = _openvino(onnx_path, precision, meta)
+            result = self_test(engine, batch, reference_logits(onnx_path, batch), temperature, rule)
+        except Exception as exc:  # converters, quantiser and runtimes raise many types; one line says which
+            rejected.append(f"openvino-{precision} unavailable ({first_line(exc)})")
+            continue
+        if result.passed:
+            return _loaded(engine, rejected)
+        rejected.append(result.describe())
+    return _loaded(OnnxBackend(onnx_path), rejected)
+
+
+def _loaded(engine: Engine, rejected: list[str]) -> EngineLoad:
+    note = f"{'; '.join(rejected)}: using {engine.name}" if rejected else None
+    if note:
+        log.warning(note)
+    return EngineLoad(engine, note)
