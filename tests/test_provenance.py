@@ -9,6 +9,7 @@ with the same files scored with provenance off.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
@@ -115,6 +117,14 @@ def test_garbage_never_raises(data: bytes) -> None:
     assert found.kind in ("none", "invalid-manifest") and all("\n" not in w for w in found.warnings)
 
 
+def test_corrupt_exif_is_one_warning() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "JPEG", exif=b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05" + b"\xff" * 40)
+    found = read_provenance(buf.getvalue())
+    assert found.kind == "none" and len(found.warnings) == 1
+    assert found.warnings[0].startswith("metadata damaged, read in part (Corrupt EXIF")
+
+
 def _check_verdicts(rows: list[dict], baseline: dict[str, dict]) -> None:
     """``rows`` (path, label, reason, provenance, warning, p_fake) follow the rule against the model alone."""
     for row in rows:
@@ -143,8 +153,6 @@ def test_predict_api_applies_the_rule(detector: Detector) -> None:
 
 
 def test_predict_with_faces_auto_and_in_memory_images(detector: Detector) -> None:
-    from PIL import Image
-
     files = _paths(["c2pa-ai.jpg", "plain.jpg"])
     auto = detector.predict([*files, Image.open(files[0])], faces="auto")
     assert (auto[0].label, auto[0].reason) == ("fake", "provenance") and auto[1].reason == "detector"

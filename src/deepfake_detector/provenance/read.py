@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -223,8 +224,8 @@ def _xmp_values(pattern: re.Pattern[bytes], xmp: bytes) -> list[str]:
             for m in pattern.finditer(xmp)]
 
 
-def _fields(image: Image.Image, warnings: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
-    """``([(where, value)], XMP digital source types)`` of an opened image; problems go to ``warnings``."""
+def _fields(image: Image.Image, problems: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """``([(where, value)], XMP digital source types)`` of an opened image; problems go to ``problems``."""
     fields: list[tuple[str, str]] = []
     if image.format == "PNG":  # text chunks before the pixels (where generators write them)
         fields += [(f"png:{k}", v) for k, v in image.info.items() if isinstance(v, str)]
@@ -236,10 +237,10 @@ def _fields(image: Image.Image, warnings: list[str]) -> tuple[list[tuple[str, st
         if comment:
             fields.append(("exif:UserComment", _user_comment(comment)))
     except Exception as exc:  # a corrupt EXIF block: Pillow raises many kinds
-        warnings.append(f"EXIF unreadable ({first_line(exc, 120)})")
+        problems.append(f"EXIF unreadable ({first_line(exc, 120)})")
     xmp = _bytes(image.info.get("xmp") or b"")
     if len(xmp) > XMP_LIMIT:
-        warnings.append(f"XMP packet of {len(xmp):,} bytes is over the {XMP_LIMIT // 1024} KiB limit: not read")
+        problems.append(f"XMP packet of {len(xmp):,} bytes is over the {XMP_LIMIT // 1024} KiB limit: not read")
         return fields, []
     fields += [("xmp:CreatorTool", v) for v in _xmp_values(_XMP_CREATOR_TOOL, xmp)]
     return fields, [source_type_name(v) for v in _xmp_values(_XMP_SOURCE_TYPE, xmp) if v]
@@ -247,12 +248,15 @@ def _fields(image: Image.Image, warnings: list[str]) -> tuple[list[tuple[str, st
 
 def read_metadata(stream: IO[bytes]) -> Metadata:
     """The metadata of an image; nothing for a non-image (a video: C2PA alone is read)."""
-    warnings: list[str] = []
+    problems: list[str] = []
     stream.seek(0)
     try:
-        with Image.open(stream) as image:
-            fields, types = _fields(image, warnings)
-            may_hold_c2pa = _may_hold_c2pa(image)
+        with warnings.catch_warnings(record=True) as caught:  # Pillow reads what it can of damaged metadata, warns
+            warnings.simplefilter("always")
+            with Image.open(stream) as image:
+                fields, types = _fields(image, problems)
+                may_hold_c2pa = _may_hold_c2pa(image)
+        problems += [f"metadata damaged, read in part ({first_line(w.message, 120)})" for w in caught[:1]]
     except UnidentifiedImageError:
         return Metadata([], [], [])
     except Exception as exc:  # unreadable headers: the decoder reports the image itself
@@ -266,7 +270,7 @@ def read_metadata(stream: IO[bytes]) -> Metadata:
                 found.append(Found(where, shown[:SHOWN] + ("…" if len(shown) > SHOWN else ""), tool[:SHOWN],
                                    marker.declares_ai))
                 break
-    return Metadata(found, types, warnings, may_hold_c2pa)
+    return Metadata(found, types, problems, may_hold_c2pa)
 
 
 def _where(found: Found) -> str:
@@ -298,7 +302,7 @@ def _c2pa_words(c2pa: C2paFinding, anchors: str | None) -> str | None:
     }.get(c2pa.state)
 
 
-def conclude(c2pa: C2paFinding, found: list[Found], xmp_types: list[str], warnings: list[str],
+def conclude(c2pa: C2paFinding, found: list[Found], xmp_types: list[str], problems: list[str],
              anchors: str | None = None) -> Provenance:
     """Put the findings together: kind, what declares AI generation, the warnings and the summary."""
     valid = c2pa.state in VALID_STATES
@@ -318,12 +322,12 @@ def conclude(c2pa: C2paFinding, found: list[Found], xmp_types: list[str], warnin
         kind = "capture" if CAPTURE_SOURCE_TYPES & set(c2pa.source_types) else "edited"
     else:
         kind = "metadata" if found or xmp_types or c2pa.state == "remote" else "none"
-    warnings = list(warnings)
+    notes = list(problems)
     if c2pa.state == "invalid":
-        warnings.insert(0, f"Content Credentials fail validation ({', '.join(c2pa.failures) or 'invalid'}): "
+        notes.insert(0, f"Content Credentials fail validation ({', '.join(c2pa.failures) or 'invalid'}): "
                            "changed after signing or damaged")
     elif c2pa.state == "unreadable":
-        warnings.insert(0, f"Content Credentials unreadable ({c2pa.detail})")
+        notes.insert(0, f"Content Credentials unreadable ({c2pa.detail})")
     parts = [_c2pa_words(c2pa, anchors), *(f"{_where(f)} '{f.value}' ({f.tool})" for f in found)]
     if xmp_types:
         parts.append(f"XMP DigitalSourceType {', '.join(dict.fromkeys(xmp_types))} (unsigned)")
@@ -335,7 +339,7 @@ def conclude(c2pa: C2paFinding, found: list[Found], xmp_types: list[str], warnin
     return Provenance(kind, bool(found or xmp_types or c2pa.state not in ("none", "unsupported", "unavailable")),
                       evidence is not None, evidence, c2pa.state, anchors, c2pa.claim_generator, c2pa.signer,
                       list(dict.fromkeys([*c2pa.source_types, *xmp_types])), list(c2pa.actions),
-                      list(c2pa.ingredients), list(c2pa.failures), [asdict(f) for f in found], warnings,
+                      list(c2pa.ingredients), list(c2pa.failures), [asdict(f) for f in found], notes,
                       "; ".join(parts))
 
 
