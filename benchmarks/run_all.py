@@ -1,5 +1,5 @@
-"""Throughput benchmarks on this machine: JPEG decode, training steps, inference per backend with parity, predict,
-video, scan.
+"""Throughput benchmarks on this machine: JPEG decode, training steps, inference per backend with parity, CPU engines
+(OpenVINO fp32/bf16/int8 vs ONNX Runtime and PyTorch), predict, video, scan.
 
 Run with `make bench` (or `python benchmarks/run_all.py --quick`). Each figure is the median of several
 timed repeats after a warm-up; peak RSS is the process's peak so far (resource.getrusage).
@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_decode  # noqa: E402
+import bench_engines  # noqa: E402
 import bench_infer  # noqa: E402
 import bench_predict  # noqa: E402
 import bench_scan  # noqa: E402
@@ -26,7 +27,7 @@ import bench_video  # noqa: E402
 import torch  # noqa: E402
 from common import Row, Settings  # noqa: E402
 
-SECTIONS = ("decode", "train", "infer", "predict", "video", "scan")
+SECTIONS = ("decode", "train", "infer", "engines", "predict", "video", "scan")
 
 
 def machine() -> str:
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--models", nargs="+", default=["seed_cnn", "efficientnet_lite0", "mobilenet_v2"],
                         help="inference models: registry names (random weights) or trained run folders")
+    parser.add_argument("--engine-model", help="model folder of the engines section (default: the bundled default)")
     parser.add_argument("--train-models", nargs="+", choices=[m for m, _, _ in bench_train.MODELS],
                         help="training benchmarks to run (default all; quick: not xception)")
     parser.add_argument("--repeats", type=int, help="timed runs per figure (default 5, quick 3)")
@@ -69,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_train.run(settings, args.train_models)
     if "infer" in args.only:
         rows += bench_infer.run(settings, args.models[:2] if args.quick else args.models)
+    if "engines" in args.only:
+        rows += bench_engines.run(settings, args.engine_model)
     if "predict" in args.only:
         rows += bench_predict.run(settings)
     if "video" in args.only:

@@ -208,3 +208,14 @@ def test_scan_records_the_engine(small_model: Path, cache: Path, tmp_path: Path)
     assert set(pq.read_table(out).column("inference_engine").to_pylist()) == {"openvino-fp32"}
     summary = summarize(out)
     assert summary["inference_engine"] == "openvino-fp32" and "openvino-fp32" in format_summary(summary)
+
+
+def test_the_reference_follows_the_probes(exported) -> None:
+    from deepfake_detector.inference.self_test import reference_logits
+
+    onnx_path, meta = exported
+    batch = np.random.default_rng(0).normal(size=(2, 3, 32, 32)).astype(np.float32)
+    first = reference_logits(onnx_path, batch)
+    np.testing.assert_array_equal(reference_logits(onnx_path, batch), first)  # read back from the stored file
+    other = reference_logits(onnx_path, batch[::-1].copy())  # other probes: recomputed, never a stale reference
+    np.testing.assert_allclose(other, first[::-1], atol=1e-5)

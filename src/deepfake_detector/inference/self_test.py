@@ -10,6 +10,7 @@ and stored beside that export.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -59,18 +60,18 @@ def reference_path(onnx_path: str | Path) -> Path:
 
 
 def reference_logits(onnx_path: str | Path, batch: np.ndarray) -> np.ndarray:
-    """ONNX Runtime fp32 logits of the probes on the export, computed once and stored beside it."""
+    """ONNX Runtime fp32 logits of the probes on the export, computed once and stored beside it (keyed by the
+    probes' SHA-256, so probes drawn differently get a fresh reference)."""
     from deepfake_detector.inference.onnx_backend import OnnxBackend
 
     path = reference_path(onnx_path)
+    digest = hashlib.sha256(np.ascontiguousarray(batch, dtype=np.float32).tobytes()).hexdigest()
     if path.is_file():
         stored = json.loads(path.read_text())
-        if stored.get("probes") == {"n": len(batch), "seed": SEED, "shape": list(batch.shape[1:])}:
+        if stored.get("probes_sha256") == digest:
             return np.array(stored["logits"], dtype=np.float32)
     logits = OnnxBackend(onnx_path).run(batch)
-    write_json(path, {"engine": "onnxruntime-fp32", "probes": {"n": len(batch), "seed": SEED,
-                                                              "shape": list(batch.shape[1:])},
-                      "logits": [float(x) for x in logits]})
+    write_json(path, {"engine": "onnxruntime-fp32", "probes_sha256": digest, "logits": [float(x) for x in logits]})
     return logits
 
 

@@ -1,0 +1,106 @@
+"""CPU engines compared in one run on one model (default: the bundled default model): PyTorch fp32, ONNX Runtime
+fp32, OpenVINO fp32 / bf16 / int8 (inference/engine_choice.py), at batch 1 and batch 16, with parity against ONNX
+Runtime fp32 (the self-test's reference) on real 140k test images at the model's own threshold, and the engine
+``--backend auto`` picks on this CPU (its flags are printed: bf16 and int8 figures mean little without them).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import Row, Settings, image_files, load_batch
+
+from deepfake_detector.data.preprocess import Preprocess
+from deepfake_detector.inference import Detector
+from deepfake_detector.inference.cpu_features import BF16_FLAGS, INT8_FLAGS, cpu_flags
+from deepfake_detector.inference.engine_choice import EnginePlan, open_engine, plan_engine
+from deepfake_detector.inference.int8_calibration import load_calibration
+from deepfake_detector.inference.onnx_backend import OnnxBackend
+from deepfake_detector.inference.onnx_export import load_onnx_backend
+from deepfake_detector.inference.predictor import sigmoid_scores
+
+Logits = Callable[[np.ndarray], np.ndarray]
+BATCH = 16
+
+
+def _torch(model: torch.nn.Module) -> Logits:
+    @torch.inference_mode()
+    def logits(batch: np.ndarray) -> np.ndarray:
+        return model(torch.from_numpy(batch).contiguous(memory_format=torch.channels_last)).float().numpy()
+
+    return logits
+
+
+def _timed(fn: Logits, images: np.ndarray) -> tuple[np.ndarray, float]:
+    """Logits of every image in batches of BATCH, and the median batch rate (the first batch is a warm-up)."""
+    out, rates = [], []
+    for i in range(0, len(images), BATCH):
+        start = time.perf_counter()
+        out.append(fn(images[i:i + BATCH]))
+        rates.append(len(images[i:i + BATCH]) / (time.perf_counter() - start))
+    return np.concatenate(out), statistics.median(rates[1:] or rates)
+
+
+def _single(fn: Logits, images: np.ndarray, n: int = 6) -> float:
+    fn(images[:1])
+    start = time.perf_counter()
+    for i in range(n):
+        fn(images[i:i + 1])
+    return n / (time.perf_counter() - start)
+
+
+def flags_line() -> str:
+    flags = cpu_flags()
+    wanted = [f for f in ("avx2", "avx512f", *INT8_FLAGS, *BF16_FLAGS, "amx_tile") if f in flags]
+    return f"CPU flags: {' '.join(wanted) or 'none of avx2/avx512/vnni/bf16/amx'}"
+
+
+def run(settings: Settings, model: str | None = None) -> list[Row]:
+    """Engines for ``model`` (a folder; None: the bundled default model) on ``settings.n_images`` test images."""
+    detector = Detector.load(model, device="cpu", backend="torch")
+    folder = Path(detector.meta["path"])
+    onnx_path = load_onnx_backend(detector, folder).path  # the export every non-torch engine runs
+    meta = detector.meta
+    pre: Preprocess = detector.preprocess
+    n = min(settings.n_images, 128 if settings.quick else 200)
+    images = load_batch(image_files("test", n), pre).numpy()
+    os.environ.setdefault("DEEPFAKE_DETECTOR_CALIBRATION",
+                          str(image_files("valid", 1)[0].parents[1]))  # 140k validation split, both classes
+    calibration = load_calibration(pre)
+    print(flags_line(), f"; int8 calibration: {0 if calibration is None else len(calibration.batch)} valid images",
+          flush=True)
+    plan = plan_engine("auto", cpu_flags(), gpu=False)
+    engines: dict[str, tuple[Logits, str]] = {
+        "onnxruntime fp32": (OnnxBackend(onnx_path).run, "reference of the self-test"),
+        "torch fp32": (_torch(detector.model), "the Detector's own path"),
+    }
+    for precision in ("fp32", "bf16", "int8"):
+        start = time.perf_counter()
+        loaded = open_engine(onnx_path, meta, EnginePlan("openvino", precision, "benchmark"))
+        note = (f"load {time.perf_counter() - start:.0f} s (convert/quantise on first use); runs as "
+                f"{loaded.engine.name}" + (f"; {loaded.note}" if loaded.note else "; self-test passed"))
+        engines[f"openvino {precision}"] = (loaded.engine.run, note)
+    reference: np.ndarray | None = None
+    rule, temperature = detector.verdict, detector.temperature
+    rows = []
+    for name, (fn, note) in engines.items():
+        logits, rate = _timed(fn, images)
+        p = sigmoid_scores(logits, temperature)
+        reference = p if name == "onnxruntime fp32" else reference
+        parity = ""
+        if reference is not None:
+            agree = np.mean([rule.label(float(a)) == rule.label(float(b)) for a, b in zip(p, reference, strict=True)])
+            dp = np.abs(p.astype(np.float64) - reference)
+            parity = f"vs ORT fp32: median |dP| {np.median(dp):.1e}, max {dp.max():.1e}, labels agree {agree:.1%}; "
+        one = _single(fn, images)
+        rows.append(Row("engines", f"{folder.name}: {name}, batch {BATCH}", rate,
+                        f"{parity}batch 1: {one:.2f} img/s; n={len(images)}; {note}"))
+    rows.append(Row("engines", f"{folder.name}: --backend auto picks", None,
+                    f"{plan.backend} {plan.precision} ({plan.reason}); {flags_line()}"))
+    return rows
