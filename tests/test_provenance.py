@@ -178,6 +178,18 @@ def test_predict_cli_writes_reason_and_provenance(tiny_model: Path, tmp_path: Pa
     assert "by provenance" in page and "fake by provenance<b>8</b>" in page and "absence proves nothing" in page
 
 
+def test_provenance_command_reads_without_a_model(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "p.json"
+    assert main(["provenance", *_paths([*IMAGES, VIDEO]), "--output", str(out)]) == 0
+    rows = {Path(r["path"]).name: r for r in json.loads(out.read_text())["provenance"]}
+    assert {n: (r["kind"], r["c2pa"]) for n, r in rows.items()} == {
+        n: EXPECTED.get(n, ("ai-generated", "valid"))[:2] for n in [*IMAGES, VIDEO]}
+    assert "9 declare AI generation, 3 invalid manifest(s)" in capsys.readouterr().out
+    assert main(["provenance", *_paths(IMAGES), "--output", str(tmp_path / "p.csv")]) == 0
+    with (tmp_path / "p.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == len(IMAGES)
+
+
 def test_server_json_and_page_carry_provenance(detector: Detector) -> None:
     client = TestClient(create_app(Service(detector)))
     assert "Provenance: " in client.get("/").text

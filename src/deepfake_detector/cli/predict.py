@@ -1,8 +1,10 @@
-"""`deepfake-detector predict`, `explain` and `export`: score images with a saved or bundled model."""
+"""`deepfake-detector predict`, `provenance`, `explain` and `export`: score images with a saved or bundled model,
+or read what files declare about their origin without one."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from deepfake_detector.cli.common import (
@@ -56,6 +58,36 @@ def predict_outputs(args: argparse.Namespace, detector, predictions: list) -> No
         from deepfake_detector.inference.html_report import write_html_report
 
         print(f"report: {write_html_report(args.report, predictions, detector, heatmaps)}")
+
+
+def cmd_provenance(args: argparse.Namespace) -> int:
+    """Provenance alone (docs/provenance.md): no model is loaded, so nothing is scored."""
+    from deepfake_detector.inference.inputs import expand_paths
+    from deepfake_detector.provenance.read import read_provenance
+    from deepfake_detector.utils.atomic import write_csv, write_json
+
+    files = expand_paths(args.paths)
+    if not files:
+        raise DeepfakeDetectorError("no image or video files found in the given paths")
+    rows = [{"path": str(f), **read_provenance(f).to_dict()} for f in files]
+    for r in rows:
+        print(f"{r['path']}  {r['kind']}  {r['summary']}")
+        for w in r["warnings"]:
+            print(f"warning: {r['path']}: {w}")
+    if args.output:
+        out = Path(args.output)
+        if out.suffix.lower() == ".csv":
+            nested = [k for k, v in rows[0].items() if isinstance(v, list | dict)]
+            write_csv(out, [r | {k: json.dumps(r[k]) for k in nested} for r in rows], list(rows[0]))
+        elif out.suffix.lower() == ".json":
+            write_json(out, {"provenance": rows})
+        else:
+            raise DeepfakeDetectorError(f"{out}: output must end in .csv or .json")
+        print(f"wrote {len(rows)} rows to {out}")
+    print(f"{len(rows)} file(s): {sum(r['declares_ai'] for r in rows)} declare AI generation, "
+          f"{sum(r['kind'] == 'invalid-manifest' for r in rows)} invalid manifest(s), "
+          f"{sum(not r['found'] for r in rows)} without provenance")
+    return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -113,6 +145,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_backend_option(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("provenance", help="read Content Credentials (C2PA) and generator metadata only; no model",
+                       description="What each file declares about its origin, read offline (docs/provenance.md).")
+    p.add_argument("paths", nargs="+", help="image or video files, folders (searched recursively) or glob patterns")
+    p.add_argument("--output", help="write the findings to a .csv or .json file")
+    p.set_defaults(func=cmd_provenance)
 
     p = sub.add_parser("explain", help="write Grad-CAM heatmaps over images (what the model looked at)")
     p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
