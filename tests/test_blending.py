@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from deepfake_detector.config import BlendConfig
-from deepfake_detector.data.blending import BlendView, blend_mask, self_blend, swap_faces
+from deepfake_detector.data.blending import blend_mask, self_blend, swap_faces
 from deepfake_detector.data.decode import read_image
 from deepfake_detector.faces.detect import FaceDetector
+from deepfake_detector.training.blend_view import BlendView
 
 from .conftest import CROSS, DATA_140K
 

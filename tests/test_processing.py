@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
 import torch
 
-from deepfake_detector.config import ProcessingConfig, load_config
+from deepfake_detector.config import HistoryName, ProcessingConfig, load_config
 from deepfake_detector.data.decode import read_image
 from deepfake_detector.data.processing import process_image, view_name
 from deepfake_detector.data.sources import make_source_splits
@@ -108,6 +109,7 @@ def test_a_fake_sources_history_is_given_to_both_classes_of_the_training_set() -
     photo = read_image(FACES[0])
     once = tile(photo)
     assert once.shape == photo.shape and not torch.equal(once, photo) and torch.equal(tile(photo), once)
-    with pytest.raises(ConfigError, match="unknown processing history 'figure'"):
+    with pytest.raises(ConfigError, match="augment.histories"):
         load_config(None, ["augment.histories=[figure]"])
+    assert set(typing.get_args(HistoryName)) == set(HISTORIES)  # the config accepts exactly the known ones
     assert tile.view_name != HISTORIES["sd21"].view_name  # cached features never cross histories

@@ -110,6 +110,10 @@ class ProcessingConfig(_Strict):
         return v
 
 
+# The processing histories data/histories.py defines (tests check the two lists agree).
+HistoryName = Literal["sdxl-tile", "sd21", "jpeg-q75", "jpeg-q90"]
+
+
 class BlendConfig(_Strict):
     """Blended fakes from real faces (data/blending.py): ``views`` fake copies of every real training image,
     each the photo's own face blended back into it (Self-Blended Images) or, with probability ``p_swap``,
@@ -138,15 +142,8 @@ class AugmentConfig(_Strict):
     process: ProcessingConfig = Field(default_factory=ProcessingConfig)
     # Each named history (data/histories.py: a fake source's own processing, e.g. sdxl-tile) adds a copy of
     # every training image put through it, both classes alike, so that history is no evidence of a fake.
-    histories: list[str] = Field(default_factory=list)
+    histories: list[HistoryName] = Field(default_factory=list)
     blend: BlendConfig = Field(default_factory=BlendConfig)
-
-    @field_validator("histories")
-    @classmethod
-    def _known_histories(cls, v: list[str]) -> list[str]:
-        from deepfake_detector.data.histories import parse_histories  # data imports config: import when used
-
-        return [h.name for h in parse_histories(v)]
 
     @field_validator("recompress")
     @classmethod

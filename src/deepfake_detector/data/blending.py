@@ -10,23 +10,20 @@ aligned on the landmarks and colour-matched, the same way: our own synthetic fac
 Everything here is a pure function of its inputs and a NumPy ``Generator``: seed it from (seed, view, index)
 and the same training image gives the same fake in every run, so a frozen backbone's features of it can be
 cached. Images are RGB uint8 ``(H, W, 3)``; landmarks are MTCNN's five points ``(x, y)`` in pixels (left eye,
-right eye, nose, left and right mouth corner: ``faces.detect.LANDMARKS``).
+right eye, nose, left and right mouth corner: ``faces.detect.LANDMARKS``). ``training/blend_view.py`` finds
+them and makes a training view of blends.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from deepfake_detector.config import BlendConfig
-from deepfake_detector.data.decode import read_image
 from deepfake_detector.data.samples import FAKE, Sample
-from deepfake_detector.faces.detect import FaceDetector
 
 Landmarks = np.ndarray  # (5, 2) float: eyes, nose, mouth corners
 
@@ -171,33 +168,3 @@ def blend_view_name(cfg: BlendConfig, view: int, seed: int) -> str:
 def blended_samples(reals: list[Sample]) -> list[Sample]:
     """The fakes a blended view makes of real samples: same files, labelled fake, source ``blend``."""
     return [Sample(s.path, FAKE, BLEND_SOURCE) for s in reals]
-
-
-class BlendView:
-    """``perturb(image, index)`` turning the ``index``-th real face of ``donors`` into a blended fake (SBI, or
-    a swap with another of ``donors``); seeded by (seed, view, index), so a view is the same in every run."""
-
-    def __init__(self, cfg: BlendConfig, donors: list[Path], seed: int, view: int) -> None:
-        self.cfg, self.donors, self.seed, self.view = cfg, donors, seed, view
-        self._detector: FaceDetector | None = None
-
-    def __getstate__(self) -> dict:  # loader workers make their own face detector
-        return self.__dict__ | {"_detector": None}
-
-    def landmarks(self, image: np.ndarray) -> Landmarks:
-        if self._detector is None:
-            self._detector = FaceDetector(min_face_px=32)
-        faces = self._detector.detect(image)
-        return landmarks_or_aligned(np.array(faces[0].landmarks) if faces else None, image.shape[:2])
-
-    def __call__(self, image: torch.Tensor, index: int) -> torch.Tensor:
-        rng = np.random.default_rng([self.seed, self.view, index])
-        target = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
-        if len(self.donors) > 1 and rng.random() < self.cfg.p_swap:
-            other = int(rng.integers(len(self.donors) - 1))
-            other += other >= index  # never the photo itself
-            donor = np.ascontiguousarray(read_image(self.donors[other]).permute(1, 2, 0).numpy())
-            blend = swap_faces(target, self.landmarks(target), donor, self.landmarks(donor), rng)
-        else:
-            blend = self_blend(target, self.landmarks(target), rng)
-        return torch.from_numpy(blend.image).permute(2, 0, 1).contiguous()

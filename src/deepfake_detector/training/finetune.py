@@ -27,7 +27,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, Weighte
 from tqdm.auto import tqdm
 
 from deepfake_detector.config import ProcessingConfig, RunConfig
-from deepfake_detector.data.blending import BlendView, blend_view_name, blended_samples
+from deepfake_detector.data.blending import blend_view_name, blended_samples
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.histories import parse_histories
 from deepfake_detector.data.processing import process_image, view_name
@@ -39,6 +39,7 @@ from deepfake_detector.errors import ConfigError
 from deepfake_detector.models.base import BackboneAndHead
 from deepfake_detector.models.feature_store import FeatureStore, row_key
 from deepfake_detector.models.weights.fetch import cache_dir
+from deepfake_detector.training.blend_view import BlendView
 from deepfake_detector.training.module import BinaryDetectorModule
 
 

@@ -1,0 +1,44 @@
+"""A training view of blended fakes: each real face of a dataset turned into a blend (``data/blending.py``),
+its landmarks found by MTCNN (``faces/detect.py``), seeded so the view is the same picture in every run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepfake_detector.config import BlendConfig
+from deepfake_detector.data.blending import Landmarks, landmarks_or_aligned, self_blend, swap_faces
+from deepfake_detector.data.decode import read_image
+from deepfake_detector.faces.detect import FaceDetector
+
+
+class BlendView:
+    """``perturb(image, index)`` turning the ``index``-th real face of ``donors`` into a blended fake (SBI, or
+    a swap with another of ``donors``); seeded by (seed, view, index), so a view is the same in every run."""
+
+    def __init__(self, cfg: BlendConfig, donors: list[Path], seed: int, view: int) -> None:
+        self.cfg, self.donors, self.seed, self.view = cfg, donors, seed, view
+        self._detector: FaceDetector | None = None
+
+    def __getstate__(self) -> dict:  # loader workers make their own face detector
+        return self.__dict__ | {"_detector": None}
+
+    def landmarks(self, image: np.ndarray) -> Landmarks:
+        if self._detector is None:
+            self._detector = FaceDetector(min_face_px=32)
+        faces = self._detector.detect(image)
+        return landmarks_or_aligned(np.array(faces[0].landmarks) if faces else None, image.shape[:2])
+
+    def __call__(self, image: torch.Tensor, index: int) -> torch.Tensor:
+        rng = np.random.default_rng([self.seed, self.view, index])
+        target = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
+        if len(self.donors) > 1 and rng.random() < self.cfg.p_swap:
+            other = int(rng.integers(len(self.donors) - 1))
+            other += other >= index  # never the photo itself
+            donor = np.ascontiguousarray(read_image(self.donors[other]).permute(1, 2, 0).numpy())
+            blend = swap_faces(target, self.landmarks(target), donor, self.landmarks(donor), rng)
+        else:
+            blend = self_blend(target, self.landmarks(target), rng)
+        return torch.from_numpy(blend.image).permute(2, 0, 1).contiguous()
