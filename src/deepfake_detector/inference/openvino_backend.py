@@ -26,6 +26,7 @@ from deepfake_detector.models.weights.fetch import cache_dir
 
 OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}  # hint for the ops left in float
 MODEL_FILE = "model.xml"
+INT8_RECIPE = "ptq-transformer-1"  # part of the int8 cache key: change it when quantize_int8 changes
 
 
 def openvino_dir() -> Path:
@@ -40,13 +41,14 @@ def _version_tag() -> str:
 
 def ir_folder(onnx_path: str | Path, precision: str, calibration_key: str | None = None) -> Path:
     """Where the converted model of an ONNX export is cached: keyed by the export (named by the weights'
-    SHA-256), the weights' precision, OpenVINO's version and for int8 NNCF's version and the calibration set."""
+    SHA-256), the weights' precision, OpenVINO's version and for int8 NNCF's version, the recipe and the calibration
+    set."""
     weights = "int8" if precision == "int8" else "fp32"
     key = f"{Path(onnx_path).stem}-{weights}-ov{_version_tag()}"
     if precision == "int8":
         import nncf
 
-        key += f"-nncf{nncf.__version__}-cal{calibration_key}"
+        key += f"-nncf{nncf.__version__}-{INT8_RECIPE}-cal{calibration_key}"
     return openvino_dir() / key
 
 
@@ -77,14 +79,14 @@ def convert(onnx_path: str | Path, precision: str, calibration: np.ndarray | Non
     return folder / MODEL_FILE
 
 
-def quantize_int8(model, calibration: np.ndarray, batch_size: int = 8):
+def quantize_int8(model, calibration: np.ndarray):
     """NNCF static int8 quantisation of an OpenVINO model (transformer preset: per-channel symmetric weights,
-    activations calibrated on ``calibration``, normalised float batches (N, 3, H, W))."""
+    activations calibrated on ``calibration``, normalised float images (N, 3, H, W), one at a time)."""
     import nncf
 
-    batches = [calibration[i:i + batch_size] for i in range(0, len(calibration), batch_size)]
-    return nncf.quantize(model, nncf.Dataset(batches), model_type=nncf.ModelType.TRANSFORMER,
-                         subset_size=len(calibration), fast_bias_correction=True)
+    return nncf.quantize(model, nncf.Dataset([image[None] for image in calibration]),
+                         model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration),
+                         fast_bias_correction=True)
 
 
 class OpenVinoBackend(Engine):

@@ -90,5 +90,7 @@ def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000, thr
     import uvicorn
 
     service = Service(Detector.load(model, device="cpu", backend=backend), threads, provenance=provenance)
+    detector = service.detector
     print(f"serving {service.model_id} on http://{host}:{port}/  (POST /v1/predict, GET /health)")
+    print(f"engine: {detector.engine}" + (f" ({detector.engine_note})" if detector.engine_note else ""))
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
