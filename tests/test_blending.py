@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -80,3 +82,38 @@ def test_a_blended_view_of_a_training_set_is_the_same_every_run() -> None:
     assert all(a.shape == im.shape and not torch.equal(a, im) for a, im in zip(first, images, strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(first, [BlendView(cfg, donors, 0, 1)(im, i)
                                                               for i, im in enumerate(images)], strict=True))
+
+
+def test_a_two_head_model_trains_its_blended_head_on_reals_and_blends_only(tmp_path) -> None:
+    from deepfake_detector.config import load_config
+    from deepfake_detector.data.discovery import discover
+    from deepfake_detector.data.splits import make_splits
+    from deepfake_detector.errors import ConfigError
+    from deepfake_detector.models import create_model
+    from deepfake_detector.models.transfer import MaxOfHeads
+    from deepfake_detector.training.finetune import prepare_fit
+
+    full = make_splits(discover(DATA_140K), limit=24)
+    splits = dataclasses.replace(full, valid=full.valid[::40], test=None)  # a few: only the fit's set-up is tested
+    args = ["model.name=timm:test_efficientnet", "model.args.head=max2", "train.finetune=frozen",
+            "data.num_workers=0", "data.feature_cache=false"]
+    model = create_model("timm:test_efficientnet", head="max2")
+    assert isinstance(model.head, MaxOfHeads)
+    before = model.head.blended[1].weight.detach().clone()
+    plan = prepare_fit(load_config(None, [*args, "augment.blend.views=1"]), model, splits, cache=False,
+                       progress=False)
+    n_reals = sum(s.label == 0 for s in splits.train)
+    assert plan.n_train == len(splits.train)  # the generated head's rows: no blends among them
+    assert plan.module.model.head is model.head.generated
+    assert not torch.equal(model.head.blended[1].weight, before)  # fitted on reals + their blends
+    x = torch.randn(3, model.num_features)
+    model.eval()
+    both = torch.maximum(model.head.generated(x), model.head.blended(x))
+    assert torch.equal(model.head(x), both)
+    assert n_reals > 0
+    with pytest.raises(ConfigError, match="augment.blend.views"):
+        prepare_fit(load_config(None, args), create_model("timm:test_efficientnet", head="max2"), splits,
+                    cache=False, progress=False)
+    with pytest.raises(ConfigError, match="finetune=frozen"):
+        prepare_fit(load_config(None, [*args, "train.finetune=full", "augment.blend.views=1"]),
+                    create_model("timm:test_efficientnet", head="max2"), splits, cache=False, progress=False)

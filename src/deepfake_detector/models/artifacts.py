@@ -87,25 +87,36 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict]:
     return model.eval(), meta
 
 
-def init_from_saved(model: nn.Module, name: str, source: str | Path) -> None:
+def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str | None = None) -> None:
     """Start training ``model`` (registry name ``name``) from the weights of a saved model folder or bundled
-    model of the same architecture, e.g. a new head on the default detector's fine-tuned encoder blocks."""
+    model of the same architecture, e.g. a new head on the default detector's fine-tuned encoder blocks. With
+    another ``head`` kind than the saved model's, everything but the head is taken."""
     folder = bundled_model_dir(str(source)) if str(source) in BUNDLED else Path(source).expanduser()
     meta = read_meta(folder)
     if meta["model"]["name"] != name:
         raise ModelLoadError(f"{folder}: a '{meta['model']['name']}' model cannot initialise a '{name}' model")
-    load_saved_weights(model, folder, meta)
+    saved_head = meta["model"].get("args", {}).get("head", "linear")
+    load_saved_weights(model, folder, meta, skip="head." if head is not None and head != saved_head else None)
 
 
-def load_saved_weights(model: nn.Module, folder: Path, meta: dict) -> None:
-    """Load ``folder``'s weights (checked against ``meta``) into ``model``; one-line ModelLoadError otherwise."""
+def load_saved_weights(model: nn.Module, folder: Path, meta: dict, skip: str | None = None) -> None:
+    """Load ``folder``'s weights (checked against ``meta``) into ``model``, but those whose names start with
+    ``skip``; one-line ModelLoadError otherwise."""
     try:
         expected = meta.get("weights_sha256")
         if expected and file_sha256(folder / WEIGHTS_FILE) != expected:
             raise ModelLoadError(f"{folder / WEIGHTS_FILE}: weights do not match {META_FILE} (SHA-256 differs: "
                                  "an interrupted write, or files from two models); save the model again")
-        state = load_file(str(folder / WEIGHTS_FILE))
-        if not model.stores_every_weight:  # the rest came with the model (e.g. its frozen encoder)
+        state = {k: v for k, v in load_file(str(folder / WEIGHTS_FILE)).items() if not (skip and k.startswith(skip))}
+        if skip:  # a part of the model is not loaded: the rest must match exactly
+            expected_keys = {k for k in (model.saved_state_dict() if not model.stores_every_weight
+                                         else model.state_dict()) if not k.startswith(skip)}
+            if set(state) != expected_keys:
+                raise KeyError(f"stored tensors {len(state)} != expected {len(expected_keys)}")
+            if not model.stores_every_weight:
+                model.check_saved_info(meta)
+            model.load_state_dict(cast_like(state, model.state_dict()), strict=False)
+        elif not model.stores_every_weight:  # the rest came with the model (e.g. its frozen encoder)
             expected_keys = set(model.saved_state_dict())
             if set(state) != expected_keys:
                 raise KeyError(f"stored tensors {len(state)} != expected {len(expected_keys)}")

@@ -62,8 +62,25 @@ class TransferModel(BackboneAndHead):
         return last_conv_target(self.backbone)
 
 
-def make_head(kind: str, num_features: int, dropout: float) -> nn.Sequential:
-    """``mlp``: recipe 2's Dense 512-128-64 ReLU head, Dropout after the first two; ``linear``: one layer."""
+class MaxOfHeads(nn.Module):
+    """Two linear heads on the same features, the larger logit wins: ``generated`` learns generators' traces,
+    ``blended`` the traces of a face pasted into a photo (face swaps); P(fake) is high when either sees its
+    kind of fake, and one threshold applies to the result (training/finetune.py trains each on its own data)."""
+
+    def __init__(self, num_features: int, dropout: float) -> None:
+        super().__init__()
+        self.generated = make_head("linear", num_features, dropout)
+        self.blended = make_head("linear", num_features, dropout)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(self.generated(features), self.blended(features))
+
+
+def make_head(kind: str, num_features: int, dropout: float) -> nn.Module:
+    """``mlp``: recipe 2's Dense 512-128-64 ReLU head, Dropout after the first two; ``linear``: one layer;
+    ``max2``: :class:`MaxOfHeads` (generated + blended faces)."""
+    if kind == "max2":
+        return MaxOfHeads(num_features, dropout)
     if kind == "mlp":
         return nn.Sequential(
             nn.Linear(num_features, 512), nn.ReLU(inplace=True), nn.Dropout(dropout),
@@ -71,7 +88,7 @@ def make_head(kind: str, num_features: int, dropout: float) -> nn.Sequential:
             nn.Linear(128, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
     if kind == "linear":
         return nn.Sequential(nn.Dropout(dropout), nn.Linear(num_features, 1))
-    raise ValueError(f"head must be 'mlp' or 'linear', not {kind!r}")
+    raise ValueError(f"head must be 'mlp', 'linear' or 'max2', not {kind!r}")
 
 
 def preprocess_from_timm(backbone: nn.Module) -> Preprocess:

@@ -26,8 +26,8 @@ from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, WeightedRandomSampler
 from tqdm.auto import tqdm
 
-from deepfake_detector.config import ProcessingConfig, RunConfig
-from deepfake_detector.data.blending import blend_view_name, blended_samples
+from deepfake_detector.config import ProcessingConfig, RunConfig, TrainConfig
+from deepfake_detector.data.blending import BLEND_SOURCE, blend_view_name, blended_samples
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.histories import parse_histories
 from deepfake_detector.data.processing import process_image, view_name
@@ -38,6 +38,7 @@ from deepfake_detector.data.transforms import build_transform, reencode_jpeg
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.models.base import BackboneAndHead
 from deepfake_detector.models.feature_store import FeatureStore, row_key
+from deepfake_detector.models.transfer import MaxOfHeads
 from deepfake_detector.models.weights.fetch import cache_dir
 from deepfake_detector.training.blend_view import BlendView
 from deepfake_detector.training.module import BinaryDetectorModule
@@ -58,11 +59,11 @@ class FitPlan:
 
 
 class HeadOnly(nn.Module):
-    """The head of a transfer model as a model of its own: cached features -> one logit."""
+    """A transfer model's head as a model of its own: cached features -> one logit."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, head: nn.Module) -> None:
         super().__init__()
-        self.head = model.head  # shared: training this trains the full model's head
+        self.head = head  # shared: training this trains the full model's head
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features).squeeze(1)
@@ -169,6 +170,9 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     copies = [*recompressed.values(), *processed.values(), *histories.values(), *blended.values()]
     datasets = [train_set, val_set, *copies]
     if t.finetune != "frozen":
+        if isinstance(model.head, MaxOfHeads):
+            raise ConfigError("model.args.head=max2 trains its heads on cached features: it needs "
+                              "train.finetune=frozen")
         callbacks: list[L.Callback] = []
         if t.finetune == "staged":
             callbacks.append(BackboneFinetuning(
@@ -199,10 +203,39 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     sources = [d.samples[i].source for d, features in views for i in features.index.tolist()]
     val_feats = extract_features(model.backbone, val_set, bs, workers, progress, "Features: valid", store)
     model.backbone.cpu()
-    return FitPlan(BinaryDetectorModule(HeadOnly(model), t),
+    head = model.head
+    if isinstance(head, MaxOfHeads):  # blended head: reals vs blends, now; generated head: the fit below
+        is_blend = torch.tensor([s == BLEND_SOURCE for s in sources])
+        if not is_blend.any():
+            raise ConfigError("model.args.head=max2 needs blended fakes to train its second head: set "
+                              "augment.blend.views >= 1")
+        fit_linear_head(head.blended, train_feats.features, train_feats.labels,
+                        is_blend | (train_feats.labels == REAL), t)
+        keep = ~is_blend
+        train_feats = FeatureDataset(train_feats.features[keep], train_feats.labels[keep], train_feats.index[keep])
+        sources = [s for s, k in zip(sources, keep.tolist(), strict=True) if k]
+        head = head.generated
+    return FitPlan(BinaryDetectorModule(HeadOnly(head), t),
                    _train_loader(train_feats, train_feats.labels.tolist(), sources, cfg),
                    make_loader(val_feats, bs, shuffle=False, num_workers=0, seed=seed),
                    len(train_feats), [], datasets)
+
+
+def fit_linear_head(head: nn.Module, features: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor,
+                    t: TrainConfig, steps: int = 300) -> None:
+    """Fit ``head`` on the chosen ``rows`` of cached features: full-batch AdamW (``train.lr``,
+    ``train.weight_decay``), both classes weighing the same, seeded; seconds on a CPU."""
+    x, y = features[rows].float(), labels[rows].float()
+    weight = torch.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    torch.manual_seed(t.seed)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    head.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = (nn.functional.binary_cross_entropy_with_logits(head(x).squeeze(1), y, reduction="none") * weight)
+        loss.mean().backward()
+        optimizer.step()
+    head.eval()
 
 
 def _process(image: torch.Tensor, index: int, cfg: ProcessingConfig, seed: int, view: int) -> torch.Tensor:
