@@ -219,3 +219,17 @@ def test_the_reference_follows_the_probes(exported) -> None:
     np.testing.assert_array_equal(reference_logits(onnx_path, batch), first)  # read back from the stored file
     other = reference_logits(onnx_path, batch[::-1].copy())  # other probes: recomputed, never a stale reference
     np.testing.assert_allclose(other, first[::-1], atol=1e-5)
+
+
+def test_the_torch_free_predictor_runs_openvino_and_prints_the_engine(exported, small_model: Path, capsys,
+                                                                       monkeypatch) -> None:
+    from deepfake_detector.inference.loading import load_predictor
+    from deepfake_detector.inference.onnx_predict import OnnxPredictor
+
+    monkeypatch.setattr("deepfake_detector.inference.loading.gpu_present", lambda: False)
+    light = load_predictor(small_model, "openvino-fp32")  # the export is cached: no torch path needed
+    assert isinstance(light, OnnxPredictor) and light.engine == "openvino-fp32"
+    assert "engine: openvino-fp32 (--backend openvino-fp32)" in capsys.readouterr().err
+    crops = probe_images((32, 32))
+    reference = Detector.load(small_model, device="cpu", backend="onnx").p_fake(crops)
+    assert np.abs(light.p_fake(crops) - reference).max() < 0.02

@@ -93,7 +93,7 @@ class Detector(Predictor):
         try:
             detector.runner = onnx = load_onnx_backend(detector, folder, device)
         except Exception as exc:  # the exporter and ONNX Runtime raise many types
-            if plan.backend in ("onnx", "openvino"):
+            if backend != "auto":  # asked for by name: say why it cannot be had
                 if isinstance(exc, ExportError | OSError):
                     raise
                 raise ExportError(f"{folder}: ONNX export failed ({first_line(exc)})") from None
