@@ -31,7 +31,8 @@ demo: weights
 
 # Retrain the bundled default detector: stage 2 of configs/clip-detector.yaml keeps the bundled model's
 # fine-tuned CLIP blocks (stage 1, configs/clip-finetune.yaml: minutes on a GPU) and retrains its head on every
-# real and fake source with processing augmentation (~1.5 h of feature extraction on 2 CPU cores, cached), then
+# real and fake source with processing and SDXL-history augmentation (~2 h of feature extraction on 2 CPU
+# cores, cached), then
 # places its trained part (fp16) in the package; the rest of the encoder stays in the weights cache. Then update
 # MODEL_CARD.md.
 ASSET = src/deepfake_detector/assets/default-model
