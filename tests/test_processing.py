@@ -113,3 +113,15 @@ def test_a_fake_sources_history_is_given_to_both_classes_of_the_training_set() -
         load_config(None, ["augment.histories=[figure]"])
     assert set(typing.get_args(HistoryName)) == set(HISTORIES)  # the config accepts exactly the known ones
     assert tile.view_name != HISTORIES["sd21"].view_name  # cached features never cross histories
+
+
+def test_a_new_head_kind_starts_from_a_saved_models_encoder(tmp_path: Path) -> None:
+    saved = create_model("timm:test_efficientnet", head="linear")
+    save_model(saved, tmp_path / "m", name="timm:test_efficientnet", args={"head": "linear"}, threshold=0.5)
+    two_heads = create_model("timm:test_efficientnet", head="max2")
+    init_from_saved(two_heads, "timm:test_efficientnet", tmp_path / "m", head="max2")
+    for name, tensor in saved.backbone.state_dict().items():
+        assert torch.equal(two_heads.backbone.state_dict()[name], tensor)
+    with pytest.raises(ModelLoadError, match="weights do not match"):  # same kind named: every tensor must fit
+        init_from_saved(create_model("timm:test_efficientnet", head="max2"), "timm:test_efficientnet",
+                        tmp_path / "m", head="linear")

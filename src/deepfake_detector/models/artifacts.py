@@ -108,19 +108,14 @@ def load_saved_weights(model: nn.Module, folder: Path, meta: dict, skip: str | N
             raise ModelLoadError(f"{folder / WEIGHTS_FILE}: weights do not match {META_FILE} (SHA-256 differs: "
                                  "an interrupted write, or files from two models); save the model again")
         state = {k: v for k, v in load_file(str(folder / WEIGHTS_FILE)).items() if not (skip and k.startswith(skip))}
-        if skip:  # a part of the model is not loaded: the rest must match exactly
-            expected_keys = {k for k in (model.saved_state_dict() if not model.stores_every_weight
-                                         else model.state_dict()) if not k.startswith(skip)}
+        partial = not model.stores_every_weight  # the rest came with the model (e.g. its frozen encoder)
+        if skip or partial:  # then the tensors that are loaded must be exactly the ones expected
+            own = model.saved_state_dict() if partial else model.state_dict()
+            expected_keys = {k for k in own if not (skip and k.startswith(skip))}
             if set(state) != expected_keys:
                 raise KeyError(f"stored tensors {len(state)} != expected {len(expected_keys)}")
-            if not model.stores_every_weight:
+            if partial:
                 model.check_saved_info(meta)
-            model.load_state_dict(cast_like(state, model.state_dict()), strict=False)
-        elif not model.stores_every_weight:  # the rest came with the model (e.g. its frozen encoder)
-            expected_keys = set(model.saved_state_dict())
-            if set(state) != expected_keys:
-                raise KeyError(f"stored tensors {len(state)} != expected {len(expected_keys)}")
-            model.check_saved_info(meta)
             model.load_state_dict(cast_like(state, model.state_dict()), strict=False)
         else:
             model.load_state_dict(cast_like(state, model.state_dict()))
