@@ -26,7 +26,7 @@ import numpy as np
 from make_video_set import ken_burns, write_h264
 from PIL import Image
 
-from deepfake_detector.data.blending import landmarks_or_aligned, swap_faces
+from deepfake_detector.data.blending import swap_faces
 from deepfake_detector.data.samples import REAL
 from deepfake_detector.data.splits import SPLITS_FILE, read_splits
 from deepfake_detector.faces.detect import FaceDetector
@@ -60,12 +60,13 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
         if target_points is None:
             continue  # a swap needs the target's face
         pair_rng = np.random.default_rng([seed, i])
-        donor_points = None
-        while donor_points is None:
-            j = int(pair_rng.integers(len(reals)))
-            donor, donor_points = photo(j) if j != i else (None, None)
-        swap = swap_faces(target, target_points, donor, landmarks_or_aligned(donor_points, donor.shape[:2]),
-                          pair_rng, seamless=k % 2 == 1)
+        # seeded draws until another photo with a face comes up (bounded: a split may hold no other face)
+        draws = (int(pair_rng.integers(len(reals))) for _ in range(50 * len(reals)))
+        j = next((j for j in draws if j != i and photo(j)[1] is not None), None)
+        if j is None:
+            continue
+        donor, donor_points = photo(j)
+        swap = swap_faces(target, target_points, donor, donor_points, pair_rng, seamless=k % 2 == 1)
         for label, image in (("real", target), ("fake", swap.image)):
             picture = Image.fromarray(image)
             if clips:
