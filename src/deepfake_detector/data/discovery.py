@@ -15,6 +15,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepfake_detector.data.inputs import walk
 from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS
 from deepfake_detector.data.samples import FAKE, LABEL_IDS, REAL, BadFile, Sample
 from deepfake_detector.errors import DatasetError
@@ -91,11 +92,9 @@ def _scan_class_dirs(folder: Path, skipped: list[BadFile], one_class: bool = Fal
                 continue
             raise DatasetError(f"{class_dir}: missing class folder ({folder} needs both real/ and fake/)")
         found = 0
-        for file in sorted(class_dir.rglob("*")):
-            if file.is_symlink() and not file.exists():
+        for file in map(Path, walk(class_dir, "any")):  # every file: the others are listed as skipped
+            if not file.exists():
                 skipped.append(BadFile(str(file), "broken or looping symbolic link"))
-                continue
-            if not file.is_file() or file.name.startswith("."):
                 continue
             if file.suffix.lower() in IMAGE_EXTENSIONS:
                 samples.append(Sample(file, label))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfake_detector.data.inputs import walk
 from deepfake_detector.data.pillow_decode import IMAGE_EXTENSIONS
 from deepfake_detector.data.samples import LABEL_IDS, LABEL_NAMES, BadFile, Sample
 from deepfake_detector.data.video import is_video
@@ -77,10 +78,9 @@ def holds_videos(folder: str | Path) -> bool:
     cheaply, so an image dataset answers at its first image)."""
     found = False
     for class_name in LABEL_IDS:
-        for file in (Path(folder) / class_name).rglob("*"):
-            if not file.is_file() or file.name.startswith("."):
-                continue
-            if file.suffix.lower() in IMAGE_EXTENSIONS:
+        class_dir = Path(folder) / class_name
+        for file in walk(class_dir, "any") if class_dir.is_dir() else ():
+            if Path(file).suffix.lower() in IMAGE_EXTENSIONS:
                 return False
             found = found or is_video(file)
     return found
@@ -94,7 +94,7 @@ def find_videos(folder: str | Path) -> tuple[list[Sample], list[BadFile]]:
         class_dir = root / class_name
         if not class_dir.is_dir():
             raise DatasetError(f"{class_dir}: missing class folder (a video set needs real/ and fake/)")
-        files = [f for f in sorted(class_dir.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+        files = [Path(f) for f in walk(class_dir, "any")]  # every file: the others are listed as not videos
         videos = [Sample(f, label) for f in files if is_video(f)]
         if not videos:
             raise DatasetError(f"{class_dir}: no videos found")
