@@ -65,7 +65,7 @@ def test_concurrent_requests_agree_and_never_overlap_in_the_model(tiny_model: Pa
     service = Service(Detector.load(tiny_model, device="cpu"))
     client = TestClient(create_app(service, max_upload=1024 * 1024, max_video_upload=2 * 1024 * 1024))
     data = FACE.read_bytes()
-    active, peak, logits = [0], [0], service.detector.logits
+    active, peak, logits = [0], [0], service.predictor.logits
     guard = threading.Lock()
 
     def tracked(batch):  # counts callers inside the model at once (the service's lock must keep it at 1)
@@ -79,7 +79,7 @@ def test_concurrent_requests_agree_and_never_overlap_in_the_model(tiny_model: Pa
             with guard:
                 active[0] -= 1
 
-    service.detector.logits = tracked
+    service.predictor.logits = tracked
 
     def one(_: int) -> float:
         return client.post("/v1/predict?faces=off", files={"file": ("f.jpg", data, "image/jpeg")}).json()["p_fake"]
@@ -92,3 +92,39 @@ def test_concurrent_requests_agree_and_never_overlap_in_the_model(tiny_model: Pa
 def test_page_has_an_upload_form(client: TestClient) -> None:
     page = client.get("/").text
     assert 'type="file"' in page and "/v1/predict" in page and "http" not in page.split("<script>")[0].lower()
+
+
+def test_a_server_on_a_cached_onnx_export_imports_torch_only_for_a_heatmap(tmp_path: Path, monkeypatch) -> None:
+    """Scoring through the torch-free predictor (ONNX export cached, CPU) imports no torch; the first heatmap
+    loads the torch model. A fresh process, as a test process has torch imported already."""
+    import json
+    import subprocess
+    import sys
+
+    from deepfake_detector.inference.prediction import RESULT_COLUMNS
+
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path / "cache"))
+    (reference,) = Detector.load("fast", backend="onnx").predict([FACE], faces="auto")  # exports and caches
+    code = """if True:
+        import json, sys
+        from fastapi.testclient import TestClient
+        from deepfake_detector.inference.loading import load_predictor
+        from deepfake_detector.serve import Service, create_app
+
+        client = TestClient(create_app(Service(load_predictor("fast", "onnx"), threads=1)))
+        files = {"file": ("face.jpg", open(sys.argv[1], "rb").read(), "image/jpeg")}
+        answer = client.post("/v1/predict", files=files).json()
+        health = client.get("/health").json()
+        light = "torch" in sys.modules
+        explained = client.post("/v1/predict?faces=off&explain=true", files=files).json()
+        print(json.dumps({"answer": answer, "engine": health["inference_engine"], "torch": light,
+                          "heatmap": len(explained.get("heatmap_png", "")), "torch_after": "torch" in sys.modules}))
+    """
+    done = subprocess.run([sys.executable, "-c", code, str(FACE)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not result["torch"] and result["engine"].startswith("onnxruntime")
+    answer = result["answer"]
+    assert {c.name for c in RESULT_COLUMNS} <= set(answer) and answer["inference_engine"] == result["engine"]
+    assert abs(answer["p_fake"] - reference.p_fake) <= 1e-4 and len(answer["faces"]) == len(reference.faces) == 1
+    assert result["heatmap"] > 1000 and result["torch_after"]

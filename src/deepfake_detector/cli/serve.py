@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="model folder (default: the bundled default model)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--threads", type=int, default=None, help="torch threads for inference (default: all cores)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads for inference and heatmaps "
+                   "(default: all cores; ONNX Runtime and OpenVINO use all cores)")
     add_backend_option(p)
     add_provenance_option(p)
     p.set_defaults(func=cmd_serve)

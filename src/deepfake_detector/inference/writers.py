@@ -1,21 +1,41 @@
-"""Prediction output: an aligned table on screen, CSV or JSON on disk (written atomically)."""
+"""Prediction output: result rows (the schema of ``inference/prediction.py``), an aligned table on screen, CSV
+or JSON on disk (written atomically)."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.inference.prediction import Prediction, verdict_counts
+from deepfake_detector.inference.prediction import (
+    RESULT_COLUMNS,
+    Prediction,
+    ScoredBy,
+    flat_row,
+    result_row,
+    verdict_counts,
+)
 from deepfake_detector.inference.verdict import UNCERTAIN
+from deepfake_detector.inference.video import details_verdict
 from deepfake_detector.utils.atomic import write_csv, write_json
 
 if TYPE_CHECKING:
     from deepfake_detector.inference.predictor import Predictor
 
-# inference_engine: the runtime and precision that scored (inference/engine.py), the same on every row
-COLUMNS = ["path", "p_fake", "label", "error", "warning", "faces", "video", "reason", "provenance", "inference_engine"]
+COLUMNS = [c.name for c in RESULT_COLUMNS]  # of the CSV
+
+
+def scored_by(predictor: Predictor) -> ScoredBy:
+    """What answers through ``predictor``, with its photo rule."""
+    return ScoredBy(predictor.model_id, **predictor.verdict.to_dict(), inference_engine=predictor.engine)
+
+
+def result_rows(predictions: list[Prediction], predictor: Predictor) -> list[dict[str, Any]]:
+    """The result rows of ``predictions`` made by ``predictor``; a video's names the video rule that labelled it."""
+    photo = scored_by(predictor)  # once: model_id may hash the weights
+    return [result_row(p, photo if p.video is None else replace(photo, **details_verdict(p.video).to_dict()))
+            for p in predictions]
 
 
 def print_table(predictions: list[Prediction], limit: int | None = None) -> None:
@@ -46,12 +66,9 @@ def check_output_path(path: str | Path) -> Path:
 
 def write_predictions(predictions: list[Prediction], path: str | Path, detector: Predictor) -> None:
     path = check_output_path(path)
-    rows = [p.to_dict() for p in predictions]
-    if path.suffix.lower() == ".csv":  # faces, video details and provenance as JSON in one cell each
-        nested = ("faces", "video", "provenance")
-        engine = {"inference_engine": detector.engine}
-        write_csv(path, [r | engine | {k: None if r[k] is None else json.dumps(r[k]) for k in nested} for r in rows],
-                  COLUMNS)
+    rows = result_rows(predictions, detector)
+    if path.suffix.lower() == ".csv":  # faces, video details, provenance and the band as JSON in one cell each
+        write_csv(path, [flat_row(r) for r in rows], COLUMNS)
     else:
         write_json(path, {"model": detector.meta.get("path"), "inference_engine": detector.engine,
                           "engine_note": detector.engine_note, **detector.verdict.to_dict(), "predictions": rows})

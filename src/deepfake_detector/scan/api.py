@@ -14,6 +14,7 @@ from deepfake_detector.scan import DEFAULT_SHARD_SIZE
 from deepfake_detector.scan.inputs import check_roots, count_inputs, iter_inputs
 from deepfake_detector.scan.local import run_local
 from deepfake_detector.scan.report import check_report_path, write_report
+from deepfake_detector.scan.score import SCHEMA
 from deepfake_detector.scan.shards import ScanFolder, ShardSink
 from deepfake_detector.scan.summary import write_summary
 
@@ -63,7 +64,8 @@ def scan(roots: str | Path | Iterable[str | Path], out: str | Path, model: str |
         folder.start({"roots": roots, "model": model, "model_id": predictor.model_id,
                       "inference_engine": predictor.engine,
                       **predictor.verdict.to_dict(), "faces": faces, "shard_size": shard_size,
-                      "backend": backend, "engine": engine, "batch_size": batch_size, "provenance": provenance})
+                      "backend": backend, "engine": engine, "batch_size": batch_size, "provenance": provenance,
+                      "columns": SCHEMA.names})
         if engine == "ray":
             engine_run = partial(run_ray, model=model, backend=backend, faces=faces, provenance=provenance,
                                  batch_size=batch_size, address=ray_address, workers=workers,

@@ -32,7 +32,7 @@ from deepfake_detector.utils.owned import MARKER, is_empty, is_owned, mark, remo
 MANIFEST = "_scan.json"
 LOCK = ".lock"
 # What must be the same to continue a scan: anything else would mix two different scans in one table.
-RESUME_KEYS = ("roots", "model_id", "threshold", "uncertain", "faces", "shard_size")
+RESUME_KEYS = ("roots", "model_id", "threshold", "uncertain", "faces", "shard_size", "columns")
 
 
 def shard_name(index: int) -> str:

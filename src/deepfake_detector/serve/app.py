@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deepfake_detector.errors import ImageDecodeError, TooLargeError
-from deepfake_detector.inference.detector import Detector
 from deepfake_detector.serve.page import upload_page
 from deepfake_detector.serve.service import MAX_UPLOAD, MAX_VIDEO_UPLOAD, Service, ServiceBusy, upload_kind
 
@@ -55,7 +54,7 @@ def create_app(service: Service, max_upload: int = MAX_UPLOAD, max_video_upload:
     def health() -> dict:
         return service.info()
 
-    page_html = upload_page(service.detector.meta)
+    page_html = upload_page(service.predictor.meta)
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
@@ -86,11 +85,14 @@ def create_app(service: Service, max_upload: int = MAX_UPLOAD, max_video_upload:
 
 def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000, threads: int | None = None,
                backend: str = "auto", provenance: bool = True) -> None:
-    """Load the model once, then serve until interrupted."""
+    """Load the model once (through ``load_predictor``: torch-free when its ONNX export is cached on a CPU), then
+    serve until interrupted."""
     import uvicorn
 
-    service = Service(Detector.load(model, device="cpu", backend=backend), threads, provenance=provenance)
-    detector = service.detector
+    from deepfake_detector.inference.loading import load_predictor
+
+    service = Service(load_predictor(model, backend), threads, provenance=provenance)
+    predictor = service.predictor
     print(f"serving {service.model_id} on http://{host}:{port}/  (POST /v1/predict, GET /health)")
-    print(f"engine: {detector.engine}" + (f" ({detector.engine_note})" if detector.engine_note else ""))
+    print(f"engine: {predictor.engine}" + (f" ({predictor.engine_note})" if predictor.engine_note else ""))
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
