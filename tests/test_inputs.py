@@ -22,6 +22,7 @@ def tree(tmp_path: Path) -> Path:
         (root / name).write_bytes(b"")
     (root / "gone.jpg").symlink_to(root / "nowhere.jpg")  # broken: kept, its row says why
     (root / "gone.txt").symlink_to(root / "nowhere.txt")
+    (root / "b" / "self.jpg").symlink_to(root / "b" / "self.jpg")  # looping: kept too
     (root / "loop").symlink_to(root)  # a link to a folder: not followed
     return root
 
@@ -30,10 +31,11 @@ def test_a_walk_is_sorted_depth_first_and_keeps_the_kinds_asked_for(tree: Path) 
     def names(kinds: str) -> list[str]:
         return [os.path.relpath(p, tree) for p in walk(tree, kinds)]
 
-    assert names("media") == ["a.jpg", "b/clip.MP4", "b/z.png", "c/d/e.webp", "gone.jpg"]
-    assert names("images") == ["a.jpg", "b/z.png", "c/d/e.webp", "gone.jpg"]
+    assert names("media") == ["a.jpg", "b/clip.MP4", "b/self.jpg", "b/z.png", "c/d/e.webp", "gone.jpg"]
+    assert names("images") == ["a.jpg", "b/self.jpg", "b/z.png", "c/d/e.webp", "gone.jpg"]
     assert names("videos") == ["b/clip.MP4"]
-    assert names("any") == ["a.jpg", "a.txt", "b/clip.MP4", "b/z.png", "c/d/e.webp", "gone.jpg", "gone.txt"]
+    assert names("any") == ["a.jpg", "a.txt", "b/clip.MP4", "b/self.jpg", "b/z.png", "c/d/e.webp", "gone.jpg",
+                            "gone.txt"]
 
 
 def test_files_globs_and_manifests_and_what_matches_nothing(tree: Path, tmp_path: Path) -> None:
@@ -48,9 +50,9 @@ def test_files_globs_and_manifests_and_what_matches_nothing(tree: Path, tmp_path
 
 
 def test_predict_lists_images_and_videos_once_scan_walks_images_only(tree: Path) -> None:
-    assert expand_paths([tree, tree / "a.jpg"]) == [tree / n for n in ("a.jpg", "b/clip.MP4", "b/z.png", "c/d/e.webp",
-                                                                       "gone.jpg")]
-    assert list(iter_inputs([str(tree)])) == [str(tree / n) for n in ("a.jpg", "b/z.png", "c/d/e.webp", "gone.jpg")]
+    media = ["a.jpg", "b/clip.MP4", "b/self.jpg", "b/z.png", "c/d/e.webp", "gone.jpg"]
+    assert expand_paths([tree, tree / "a.jpg"]) == [tree / n for n in media]
+    assert list(iter_inputs([str(tree)])) == [str(tree / n) for n in media if not n.endswith(".MP4")]
     with pytest.raises(DeepfakeDetectorError, match="pattern matches no files"):  # before any work
         check_roots([str(tree / "*.gif")])
 

@@ -77,9 +77,15 @@ def walk(folder: str | Path, kinds: Kinds = "media") -> Iterator[str]:
             continue
         if entry.is_dir(follow_symlinks=False):
             yield from walk(entry.path, kinds)
-        elif ((entry.is_file() or (entry.is_symlink() and not os.path.exists(entry.path)))
-              and (wanted is None or Path(entry.name).suffix.lower() in wanted)):
+        elif _listed(entry) and (wanted is None or Path(entry.name).suffix.lower() in wanted):
             yield entry.path
+
+
+def _listed(entry: os.DirEntry) -> bool:
+    """A file, a link to one, or a broken or looping link (``DirEntry.is_file`` raises on a loop)."""
+    if entry.is_symlink():
+        return os.path.isfile(entry.path) or not os.path.exists(entry.path)
+    return entry.is_file()
 
 
 def iter_manifest(path: Path) -> Iterator[str]:
