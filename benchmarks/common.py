@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from deepfake_detector.data import discover
-from deepfake_detector.data.dataset import ImageDataset, collate_skipping_bad
 from deepfake_detector.data.preprocess import Preprocess
-from deepfake_detector.data.samples import REAL, Sample
 from deepfake_detector.data.transforms import build_transform
+from deepfake_detector.faces.crop import crop_regions, whole_image
+from deepfake_detector.inference.analyze import load_input
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEEPFAKE_DETECTOR_SHARED", REPO.parent / "shared"))
@@ -69,6 +70,7 @@ def image_files(split: str, n: int) -> list[Path]:
 
 
 def load_batch(files: list[Path], preprocess: Preprocess) -> torch.Tensor:
-    """Decode, resize and normalise files into one float batch through the Detector's own dataset path."""
-    dataset = ImageDataset([Sample(f, REAL) for f in files], preprocess, build_transform(preprocess), cache=False)
-    return collate_skipping_bad([dataset[i] for i in range(len(dataset))])["image"]
+    """Decode, resize and normalise files into one float batch as the prediction pipeline does with faces off."""
+    images = [load_input(f)[1] for f in files]
+    crops = np.concatenate([crop_regions(image, [whole_image(image)], preprocess) for image in images])
+    return build_transform(preprocess)(torch.from_numpy(crops).permute(0, 3, 1, 2))

@@ -14,7 +14,8 @@ from deepfake_detector.cli import main
 from deepfake_detector.models import create_model
 from deepfake_detector.models.artifacts import save_model
 
-TOP_KEYS = {"schema_version", "model", "data", "split", "n_skipped", "threshold_policy", "temperature", "n",
+TOP_KEYS = {"schema_version", "model", "data", "split", "faces", "inference_engine", "n_skipped", "threshold_policy",
+            "temperature", "n",
             "n_real", "n_fake", "threshold", "tp", "tn", "fp", "fn", "accuracy", "precision", "recall", "f1",
             "specificity", "balanced_accuracy", "per_class", "roc_auc", "average_precision", "eer",
             "tpr_at_fpr_1pct", "tpr_at_fpr_5pct", "log_loss", "brier", "ece", "eer_threshold", "ci95",

@@ -97,11 +97,11 @@ def test_calibrate_a_saved_model_then_evaluate_per_source_and_group(tmp_path: Pa
     assert band["selection"]["confident_accuracy"] >= 0.95
     assert f"threshold: {meta['threshold']:.6f} (fpr:0.1@worst-source)" in printed and "utkface" in printed
 
-    # The stored operating point, checked against the model's own validation scores.
+    # The stored operating point, checked against what predict gives the validation photos (faces as calibrated).
     from deepfake_detector import Detector
 
-    scores = {p.path: p.p_fake for p in Detector.load(model, device="cpu").predict([s.path for s in valid],
-                                                                                    faces="off")}
+    assert selection["faces"] == "auto"
+    scores = {p.path: p.p_fake for p in Detector.load(model, device="cpu").predict([s.path for s in valid])}
     p = np.array([scores[str(s.path)] for s in valid])
     utk = np.array([s.source == "utkface" for s in valid])
     assert np.mean(p[utk] >= meta["threshold"]) == pytest.approx(selection["val_fpr_by_source"]["utkface"])

@@ -6,6 +6,7 @@ import argparse
 
 from deepfake_detector.cli.common import positive_int
 from deepfake_detector.errors import DeepfakeDetectorError
+from deepfake_detector.faces.modes import FACE_MODES
 
 BAND_OFF = "none"
 
@@ -31,7 +32,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise DeepfakeDetectorError(str(exc)) from None
     try:
         detector, point = recalibrate(args.model, policy=args.threshold, uncertain=args.uncertain,
-                                      temperature_scaling=args.temperature, splits=args.splits,
+                                      temperature_scaling=args.temperature, splits=args.splits, faces=args.faces,
                                       batch_size=args.batch_size, progress=not args.quiet)
     except ValueError as exc:  # e.g. a validation split holding one class only
         raise DeepfakeDetectorError(f"{args.model}: {exc}") from None
@@ -67,6 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--splits", metavar="SPLITS_CSV",
                    help="take the 'valid' rows of this splits.csv instead of the model's own: images the model "
                         "never trained on")
+    p.add_argument("--faces", choices=FACE_MODES,
+                   help="score the validation photos as predict does with --faces (default: as the model was "
+                        "calibrated before, else auto)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from deepfake_detector.cli.common import add_video_options, fmt, positive_int, summary, video_options
 from deepfake_detector.errors import DeepfakeDetectorError
+from deepfake_detector.faces.modes import FACE_MODES
 
 
 def _with_ci(metrics: dict, key: str) -> str:
@@ -32,7 +33,7 @@ def cmd_evaluate_videos(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise DeepfakeDetectorError(str(exc)) from None
     result = evaluate_videos(args.model, args.data[0], args.out, video_options(args), args.set_video_threshold,
-                             args.batch_size, progress=not args.quiet)
+                             args.batch_size, progress=not args.quiet, faces=args.faces)
     m, frames = result.metrics, result.metrics["frame_level"]
     print(f"videos: {summary(m)}")
     print(f"  video roc_auc={_with_ci(m, 'roc_auc')}  frame roc_auc={_with_ci(frames, 'roc_auc')} "
@@ -82,7 +83,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     shortcuts = None if args.shortcuts is None else (args.shortcuts or list(HISTORIES))
     result = evaluate(args.model, args.data, split=split, out_dir=args.out, batch_size=args.batch_size,
                       progress=not args.quiet, perturb=args.perturb, set_threshold=args.set_threshold,
-                      temperature_scaling=args.temperature_scaling, shortcuts=shortcuts)
+                      temperature_scaling=args.temperature_scaling, shortcuts=shortcuts, faces=args.faces)
     for name, run in (result.per_dataset or {"": result}).items():
         m = run.metrics
         print(f"{name + ': ' if name else ''}{summary(m)}")
@@ -144,6 +145,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", help="train, valid, test or all (default: test if the dataset has one, else all)")
     p.add_argument("--out", help="output folder (default <model>/eval-<split>, or <model>/eval-cross)")
     p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--faces", choices=FACE_MODES, default="auto",
+                   help="as in predict (recorded in metrics.json): auto: score every detected face (max over faces), "
+                        "whole image if none; off: the whole image")
     p.add_argument("--perturb", nargs="+", metavar="KIND:S1,S2",
                    help="robustness suite, e.g. jpeg:95,75,50,30 resize:0.5,0.75,1.5 blur:1,2 noise:0.02")
     p.add_argument("--shortcuts", nargs="*", metavar="HISTORY",

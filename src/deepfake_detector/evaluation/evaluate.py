@@ -72,13 +72,16 @@ def _plots(detector: Detector, scored: Scored, metrics: dict, out: Path, name: s
 def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | Path, *, title: str,
                      subtitle: str, skipped: list[BadFile] | None = None, batch_size: int = 64,
                      progress: bool = True, perturbations: list[Perturbation] | None = None,
-                     info: dict | None = None, seed: int = 0, shortcuts: list[History] | None = None) -> Evaluation:
-    """Score ``samples``, then write metrics.json, predictions.csv, bad_files.csv, plots and report; per source
-    (per_source.csv) and per group of people (per_group.csv) when the samples allow."""
+                     info: dict | None = None, seed: int = 0, shortcuts: list[History] | None = None,
+                     faces: str = "auto") -> Evaluation:
+    """Score ``samples`` as ``predict`` does with ``faces``, then write metrics.json, predictions.csv,
+    bad_files.csv, plots and report; per source (per_source.csv) and per group of people (per_group.csv) when the
+    samples allow."""
     out = Path(out_dir)
-    scored = score_samples(detector, samples, batch_size=batch_size, progress=progress)
+    scored = score_samples(detector, samples, faces=faces, batch_size=batch_size, progress=progress)
     bad = list(skipped or []) + scored.bad
-    extra = {"model": detector.meta.get("path"), **(info or {}), "n_skipped": len(bad),
+    extra = {"model": detector.meta.get("path"), **(info or {}), "faces": faces,
+             "inference_engine": detector.engine, "n_skipped": len(bad),
              "threshold_policy": detector.meta.get("threshold_policy"),
              "temperature": detector.meta.get("temperature")}
     band = stored_band(detector.meta)
@@ -96,8 +99,8 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
         write_csv(out / "per_group.csv", by_group)
         sections.append(per_group_section(by_group))
     if shortcuts:
-        metrics["shortcuts"] = run_shortcut_check(detector, scored, shortcuts, out, batch_size=batch_size,
-                                                  progress=progress, seed=seed)
+        metrics["shortcuts"] = run_shortcut_check(detector, scored, shortcuts, out, faces=faces,
+                                                  batch_size=batch_size, progress=progress, seed=seed)
         sections.append(shortcuts_section(metrics["shortcuts"]))
     write_json(out / "metrics.json", metrics)
     write_csv(out / "predictions.csv", [
@@ -108,8 +111,8 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
     plots = _plots(detector, scored, metrics, out, subtitle.split(" · ")[0] or "model")
     rows = []
     if perturbations:
-        rows, _, plot = run_robustness(detector, samples, perturbations, metrics, out, batch_size=batch_size,
-                                       progress=progress, seed=seed)
+        rows, _, plot = run_robustness(detector, samples, perturbations, metrics, out, faces=faces,
+                                       batch_size=batch_size, progress=progress, seed=seed)
         plots.append(plot)
         sections.append(robustness_section(rows))
     write_report(out / "report.html", title=title, subtitle=subtitle, metrics=metrics, plots=plots,
@@ -127,8 +130,10 @@ def _split_of(detector: Detector, data: str | Path, split: str | None) -> tuple:
 def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] | None, split: str | None = None,
              out_dir: str | Path | None = None, batch_size: int = 64, progress: bool = True,
              perturb: list[str] | None = None, set_threshold: str | None = None,
-             temperature_scaling: bool = False, shortcuts: list[str] | None = None) -> Evaluation:
-    """Evaluate a saved model on one split of one or several datasets (``None``: the run's own splits).
+             temperature_scaling: bool = False, shortcuts: list[str] | None = None,
+             faces: str = "auto") -> Evaluation:
+    """Evaluate a saved model on one split of one or several datasets (``None``: the run's own splits), each
+    image scored as ``predict`` scores it with the same ``faces`` mode ("auto": every face; "off": the whole image).
 
     ``perturb``: specs such as ``["jpeg:95,75", "blur:1"]`` (robustness suite). ``shortcuts``: names of
     processing histories (``shortcuts.HISTORIES``) to put the split's real photos through (shortcut check).
@@ -139,7 +144,8 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
     def choose_threshold_on(valid: list[Sample]) -> None:
         # A band is chosen around the threshold: a model that has one gets it again, at its target.
         calibrate_detector(detector, valid, set_threshold, temperature_scaling=temperature_scaling,
-                           uncertain=stored_band_target(detector.meta), batch_size=batch_size, progress=progress)
+                           uncertain=stored_band_target(detector.meta), faces=faces, batch_size=batch_size,
+                           progress=progress)
         detector.save_meta()
 
     if data is None:  # the run's own saved split lists (e.g. a multi-source run's test part of every source)
@@ -148,7 +154,8 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
             if not valid:
                 raise DatasetError("the run saved no validation split to choose a threshold on; pass --data")
             choose_threshold_on(valid)
-        return _evaluate_run_splits(detector, split or "test", out_dir, batch_size, progress, perturb, shortcuts)
+        return _evaluate_run_splits(detector, split or "test", out_dir, batch_size, progress, perturb, shortcuts,
+                                    faces)
     sources = list(data) if isinstance(data, list | tuple) else [data]
     perturbations = parse_perturbations(perturb or [])
     histories = parse_histories(shortcuts or [])
@@ -180,7 +187,7 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
                 detector, samples, out, title=f"Evaluation: {name} on {set_name}",
                 subtitle=f"{name} · {dataset.root} · split '{split_name}'", skipped=dataset.skipped,
                 batch_size=batch_size, progress=progress, perturbations=perturbations,
-                info={"data": str(dataset.root), "split": split_name}, shortcuts=histories)
+                info={"data": str(dataset.root), "split": split_name}, shortcuts=histories, faces=faces)
         if len(sources) > 1:
             results = {n: (str(src), r.metrics, (r.scored.labels, r.scored.p_fake))
                        for (n, r), src in zip(runs.items(), sources, strict=True)}
@@ -196,7 +203,8 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
 
 
 def _evaluate_run_splits(detector: Detector, split: str, out_dir: str | Path | None, batch_size: int,
-                         progress: bool, perturb: list[str] | None, shortcuts: list[str] | None) -> Evaluation:
+                         progress: bool, perturb: list[str] | None, shortcuts: list[str] | None,
+                         faces: str) -> Evaluation:
     """Evaluate on the split lists the run saved when it was trained (``splits.csv``), per source."""
     folder = Path(detector.meta.get("path", "."))
     parts = read_splits(folder / SPLITS_FILE)
@@ -210,6 +218,6 @@ def _evaluate_run_splits(detector: Detector, split: str, out_dir: str | Path | N
                                   batch_size=batch_size, progress=progress,
                                   perturbations=parse_perturbations(perturb or []),
                                   info={"data": str(folder / SPLITS_FILE), "split": split},
-                                  shortcuts=parse_histories(shortcuts or []))
+                                  shortcuts=parse_histories(shortcuts or []), faces=faces)
     result.out_dir = final
     return result

@@ -39,6 +39,7 @@ class OperatingPoint:
     temperature: float | None
     n: int  # validation inputs it was chosen on (0: a fixed threshold, chosen on none)
     band: UncertainBand | None = None
+    faces: str = "auto"  # how the validation photos were scored (predict's --faces)
 
     @property
     def threshold(self) -> float:
@@ -48,7 +49,7 @@ class OperatingPoint:
         """The model.json fields."""
         selection = None  # a fixed threshold is chosen on no data
         if self.n:
-            selection = {"split": "valid", "n": self.n, "val_tpr": self.choice.val_tpr,
+            selection = {"split": "valid", "n": self.n, "faces": self.faces, "val_tpr": self.choice.val_tpr,
                          "val_fpr": self.choice.val_fpr}
             if self.choice.val_fpr_by_source is not None:
                 selection["val_fpr_by_source"] = self.choice.val_fpr_by_source
@@ -58,7 +59,7 @@ class OperatingPoint:
 
 def operating_point(y: np.ndarray, p_raw: np.ndarray, policy: str | float, temperature_scaling: bool, *,
                     sources: Sequence[str] | None = None, uncertain: float | None = None,
-                    require_band: bool = False) -> OperatingPoint:
+                    require_band: bool = False, faces: str = "auto") -> OperatingPoint:
     """The operating point from validation labels, *uncalibrated* P(fake) and (for ``@worst-source``
     policies) each sample's source. ``uncertain``: the band's target accuracy; a target no band reaches
     raises with ``require_band``, else warns and leaves the model without a band (a finished training run
@@ -74,22 +75,24 @@ def operating_point(y: np.ndarray, p_raw: np.ndarray, policy: str | float, tempe
             if require_band:
                 raise
             warnings.warn(f"{exc}; the model keeps no uncertain band", stacklevel=2)
-    return OperatingPoint(choice, temperature, len(y), band)
+    return OperatingPoint(choice, temperature, len(y), band, faces)
 
 
 def calibrate_detector(detector: Detector, valid: list[Sample], policy: str | float, *,
                        temperature_scaling: bool = False, uncertain: float | None = None,
-                       require_band: bool = False, batch_size: int = 64, progress: bool = True) -> OperatingPoint:
-    """Score ``valid`` (temperature reset to 1), pick the operating point and apply it to ``detector``."""
+                       require_band: bool = False, faces: str = "auto", batch_size: int = 64,
+                       progress: bool = True) -> OperatingPoint:
+    """Score ``valid`` as ``predict`` does with ``faces`` (temperature reset to 1), pick the operating point and
+    apply it to ``detector``."""
     policy = parse_policy(policy)
     if not temperature_scaling and uncertain is None and policy[0].isdigit():  # no validation scores needed
         point = OperatingPoint(choose_threshold([], [], policy), None, 0)
     else:
         detector.temperature = 1.0
-        scored = score_samples(detector, valid, batch_size=batch_size, progress=progress)
+        scored = score_samples(detector, valid, faces=faces, batch_size=batch_size, progress=progress)
         point = operating_point(scored.labels, scored.p_fake, policy, temperature_scaling,
                                 sources=[s.source for s in scored.samples], uncertain=uncertain,
-                                require_band=require_band)
+                                require_band=require_band, faces=faces)
     detector.threshold = point.threshold
     detector.temperature = point.temperature or 1.0
     detector.meta.update(point.to_meta())
@@ -104,14 +107,15 @@ def stored_band_target(meta: dict) -> float | None:
 
 def recalibrate(model: str | Path, *, policy: str | None = None,
                 uncertain: float | Literal["off"] | None = None, temperature_scaling: bool | None = None,
-                splits: str | Path | None = None, batch_size: int = 64,
+                splits: str | Path | None = None, faces: str | None = None, batch_size: int = 64,
                 progress: bool = True) -> tuple[Detector, OperatingPoint]:
     """Choose a saved model's operating point again on its own validation split and rewrite its model.json
     (atomically; the weights stay as they are).
 
     ``None`` keeps what the model has: its ``threshold_policy``, its band's target, whether it is
-    temperature-scaled; ``uncertain="off"`` removes the band. ``splits``: another ``splits.csv`` whose
-    ``valid`` rows to use (default: the run's own); they must be images the model was not trained on.
+    temperature-scaled, how its validation photos were scored (``faces``); ``uncertain="off"`` removes the band.
+    ``splits``: another ``splits.csv`` whose ``valid`` rows to use (default: the run's own); they must be images
+    the model was not trained on.
     """
     with warnings.catch_warnings():  # the default model without its encoder: never rewrite the fast one instead
         warnings.simplefilter("error", FallbackWarning)
@@ -131,9 +135,11 @@ def recalibrate(model: str | Path, *, policy: str | None = None,
     target = stored_band_target(meta) if uncertain is None else None if uncertain == "off" else uncertain
     if temperature_scaling is None:
         temperature_scaling = meta.get("temperature") is not None
+    faces = faces or (meta.get("threshold_selection") or {}).get("faces") or "auto"
     before = meta.get("temperature")
     point = calibrate_detector(detector, valid, policy, temperature_scaling=temperature_scaling,
-                               uncertain=target, require_band=True, batch_size=batch_size, progress=progress)
+                               uncertain=target, require_band=True, faces=faces, batch_size=batch_size,
+                               progress=progress)
     detector.save_meta()
     if "video_threshold" in meta and point.temperature != before:  # video scores are temperature-scaled too
         warnings.warn(f"{meta['path']}: the temperature changed, so the stored video threshold no longer fits; "

@@ -19,13 +19,14 @@ REPORT_METRICS = ("roc_auc", "eer", "tpr_at_fpr_5pct", "accuracy", "balanced_acc
 
 
 def run_robustness(detector: Detector, samples: list[Sample], perturbations: list[Perturbation],
-                   clean: dict, out_dir: str | Path, *, batch_size: int = 64, progress: bool = True,
-                   seed: int = 0) -> tuple[list[dict], Path, Path]:
+                   clean: dict, out_dir: str | Path, *, faces: str = "auto", batch_size: int = 64,
+                   progress: bool = True, seed: int = 0) -> tuple[list[dict], Path, Path]:
     """Rows (clean first, then one per perturbation), ``robustness.csv`` and ``robustness.png``."""
     out = Path(out_dir)
     rows = [{"perturbation": "none", "kind": "none", "strength": None, **headline_row(clean)}]
     for p in perturbations:
-        scored = score_samples(detector, samples, batch_size=batch_size, progress=progress, perturb=p)
+        scored = score_samples(detector, samples, faces=faces, batch_size=batch_size, progress=progress,
+                               perturb=p)
         summary = summarize(scored.labels, scored.p_fake, detector.threshold, seed=seed)
         rows.append({"perturbation": p.name, "kind": p.kind, "strength": p.strength, **headline_row(summary)})
     csv_path = out / "robustness.csv"
@@ -36,5 +37,5 @@ def run_robustness(detector: Detector, samples: list[Sample], perturbations: lis
 
 def robustness_section(rows: list[dict]) -> str:
     """HTML for the report: the table (plot is embedded with the others)."""
-    return ("<h2>Robustness (perturbations applied to both classes before the model's resize)</h2>"
+    return ("<h2>Robustness (perturbations applied to both classes right after decoding)</h2>"
             + rows_table(rows, "perturbation", REPORT_METRICS))

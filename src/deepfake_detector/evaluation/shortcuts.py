@@ -72,7 +72,7 @@ def compare_rows(paired: PairedScores, threshold: float, history: str, seed: int
 
 
 def run_shortcut_check(detector: Detector, scored: Scored, histories: list[History], out_dir: str | Path, *,
-                       batch_size: int = 64, progress: bool = True, seed: int = 0) -> dict:
+                       faces: str = "auto", batch_size: int = 64, progress: bool = True, seed: int = 0) -> dict:
     """Score the real photos of ``scored`` again after each history; write ``shortcuts.csv``; the result for
     metrics.json (``rows``: one per history and reals group, ``flagged``: histories that raise the FPR)."""
     is_real = np.asarray(scored.labels) == REAL
@@ -82,7 +82,8 @@ def run_shortcut_check(detector: Detector, scored: Scored, histories: list[Histo
     original = dict(zip((s.path for s in reals), np.asarray(scored.p_fake)[is_real], strict=True))
     rows = []
     for history in histories:
-        after = score_samples(detector, reals, batch_size=batch_size, progress=progress, perturb=history)
+        after = score_samples(detector, reals, faces=faces, batch_size=batch_size, progress=progress,
+                              perturb=history)
         paired = PairedScores(np.array([s.source or "reals" for s in after.samples]),
                          np.array([original[s.path] for s in after.samples]), np.asarray(after.p_fake))
         rows += [{**r, "steps": history.spec} for r in compare_rows(paired, detector.threshold, history.name, seed)]

@@ -104,11 +104,12 @@ def find_videos(folder: str | Path) -> tuple[list[Sample], list[BadFile]]:
 
 
 def score_videos(predictor: Predictor, folder: str | Path, options: VideoOptions, batch_size: int = 32,
-                 progress: bool = True) -> ScoredVideos:
-    """Predict every video of a video set; videos that cannot be read are listed in ``bad``, not scored."""
+                 progress: bool = True, faces: str = "auto") -> ScoredVideos:
+    """Predict every video of a video set as ``predict`` does; videos that cannot be read are listed in
+    ``bad``, not scored."""
     samples, bad = find_videos(folder)
     predictions = predictor.predict([s.path for s in samples], batch_size=batch_size, progress=progress,
-                                    faces="auto", video=options)
+                                    faces=faces, video=options)
     kept = [(s, p) for s, p in zip(samples, predictions, strict=True) if p.error is None]
     failed = [BadFile(str(s.path), p.error) for s, p in zip(samples, predictions, strict=True) if p.error]
     if not kept:
@@ -117,12 +118,12 @@ def score_videos(predictor: Predictor, folder: str | Path, options: VideoOptions
     return ScoredVideos([s for s, _ in kept], [p for _, p in kept], bad)
 
 
-def _sampling(options: VideoOptions) -> dict:
-    return {"frames": options.frames, "fps": options.fps, "aggregate": options.aggregate, "faces": "auto"}
+def _sampling(options: VideoOptions, faces: str) -> dict:
+    return {"frames": options.frames, "fps": options.fps, "aggregate": options.aggregate, "faces": faces}
 
 
 def set_video_threshold(predictor: Predictor, scored: ScoredVideos, policy: str, options: VideoOptions,
-                        data: str | Path) -> dict:
+                        data: str | Path, faces: str = "auto") -> dict:
     """Choose the video threshold on validation videos with ``policy`` (``"model"``: the model's own
     ``threshold_policy``), and the video uncertain band if the model has a photo band, and store them in the
     model's ``model.json``; returns ``video_threshold_selection``."""
@@ -136,7 +137,7 @@ def set_video_threshold(predictor: Predictor, scored: ScoredVideos, policy: str,
             from None
     selection = {"n": len(y), "n_real": int((y == 0).sum()), "n_fake": int(y.sum()), "policy": choice.policy,
                  "val_tpr": choice.val_tpr, "val_fpr": choice.val_fpr, "data": Path(data).resolve().name,
-                 **_sampling(options)}
+                 **_sampling(options, faces)}
     band = None
     if predictor.meta.get("uncertain"):  # videos are held to the photo band's accuracy target
         target = UncertainBand.from_dict(predictor.meta["uncertain"]).target_accuracy
@@ -161,7 +162,7 @@ def _level_summary(y: np.ndarray, p: np.ndarray, threshold: float, seed: int, ex
 
 
 def video_metrics(predictor: Predictor, scored: ScoredVideos, options: VideoOptions, seed: int = 0,
-                  info: dict | None = None) -> dict:
+                  info: dict | None = None, faces: str = "auto") -> dict:
     """metrics.json: the video-level summary at the video threshold (with a band, how many videos it leaves
     uncertain), with ``frame_level`` inside."""
     rule, source = video_verdict(predictor)
@@ -174,7 +175,7 @@ def video_metrics(predictor: Predictor, scored: ScoredVideos, options: VideoOpti
         f"photo threshold, {predictor.meta.get('threshold_policy') or 'fixed'}"
     frame_y, frame_p, frame_video = scored.frames()
     extra = {"model": predictor.meta.get("path"), "model_id": predictor.model_id, **(info or {}),
-             "n_skipped": len(scored.bad), "sampling": _sampling(options), "threshold_from": source,
+             "n_skipped": len(scored.bad), "sampling": _sampling(options, faces), "threshold_from": source,
              "threshold_policy": policy}
     metrics = _level_summary(scored.labels, scored.p_fake, threshold, seed, {"level": "video", **extra}, band=band)
     metrics["frame_level"] = _level_summary(frame_y, frame_p, threshold, seed,
@@ -233,9 +234,9 @@ def write_video_outputs(scored: ScoredVideos, metrics: dict, out: Path, title: s
 
 def evaluate_videos(model: str | Path | Predictor | None, data: str | Path, out_dir: str | Path | None = None,
                     options: VideoOptions | None = None, set_threshold: str | None = None, batch_size: int = 32,
-                    progress: bool = True, seed: int = 0) -> Evaluation:
-    """Evaluate ``model`` on the video set ``data`` (``real/``, ``fake/``); outputs in ``out_dir`` (default
-    ``<model>/eval-videos``), swapped in whole.
+                    progress: bool = True, seed: int = 0, faces: str = "auto") -> Evaluation:
+    """Evaluate ``model`` on the video set ``data`` (``real/``, ``fake/``), each video scored as ``predict`` does
+    with ``faces``; outputs in ``out_dir`` (default ``<model>/eval-videos``), swapped in whole.
 
     ``set_threshold`` (a policy: ``0.5``, ``youden``, ``eer``, ``fpr:0.05``, or ``"model"`` for the model's
     own): first choose the video threshold on ``data``, which must then be *validation* videos, and store it
@@ -247,10 +248,10 @@ def evaluate_videos(model: str | Path | Predictor | None, data: str | Path, out_
     final = Path(out_dir) if out_dir is not None else Path(predictor.meta.get("path", ".")) / "eval-videos"
     role = "validation: chose the video threshold" if set_threshold else "evaluation"
     with replaced_folder(final, "evaluation", protect=[data]) as tmp:
-        scored = score_videos(predictor, data, options, batch_size, progress)
+        scored = score_videos(predictor, data, options, batch_size, progress, faces)
         if set_threshold:
-            set_video_threshold(predictor, scored, set_threshold, options, data)
-        metrics = video_metrics(predictor, scored, options, seed, {"data": str(Path(data)), "role": role})
+            set_video_threshold(predictor, scored, set_threshold, options, data, faces)
+        metrics = video_metrics(predictor, scored, options, seed, {"data": str(Path(data)), "role": role}, faces)
         write_video_outputs(scored, metrics, tmp, f"Video evaluation: {name} on {Path(data).name}",
                             f"{name} · {data} · {role}")
     return Evaluation(metrics, final, scored.bad)

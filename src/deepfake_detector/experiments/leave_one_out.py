@@ -13,7 +13,7 @@ and an ``eval-left-out/`` report), ``leave_one_out.csv``, ``leave_one_out.json``
 fold whose run folder holds a finished model trained with the same recipe is reused (an interrupted one is
 resumed), so the experiment can be stopped and run again. With ``train.finetune: frozen`` and the feature cache
 (``models/feature_store.py``) every fold reads the same cached encoder features: only the heads are trained,
-and the test images are encoded once for all folds.
+and the test images are encoded once for all folds (``inference/feature_cache.py``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ import yaml
 from pydantic import ValidationError
 
 from deepfake_detector.config import RunConfig, load_config
-from deepfake_detector.data.dataset import ImageDataset
 from deepfake_detector.data.samples import FAKE, REAL, Sample
 from deepfake_detector.data.sources import make_source_splits, source_name
-from deepfake_detector.data.transforms import build_transform
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation.evaluate import evaluate_samples
 from deepfake_detector.evaluation.per_source import per_source_rows
@@ -39,7 +37,6 @@ from deepfake_detector.evaluation.summary import summarize
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models.artifacts import read_meta
 from deepfake_detector.training import train
-from deepfake_detector.training.finetune import extract_features, feature_store
 from deepfake_detector.utils.atomic import write_csv, write_json, write_text
 from deepfake_detector.utils.owned import is_empty, is_owned, mark, replaced_folder
 
@@ -140,20 +137,6 @@ def _train_or_reuse(cfg: RunConfig, run: Path, retrain: bool, progress: bool) ->
     return False
 
 
-def _cache_test_features(cfg: RunConfig, detector: Detector, samples: list[Sample], progress: bool) -> None:
-    """With a frozen, cacheable encoder: encode the test images once, so every fold's evaluation reads them
-    from the feature cache (``scoring.cached_scores``) and runs only its head."""
-    model = detector.model
-    store = feature_store(cfg, model) if cfg.train.finetune == "frozen" else None
-    if store is None:
-        return
-    pre = model.preprocess
-    dataset = ImageDataset(samples, pre, build_transform(pre), cache=False, progress=progress)
-    extract_features(model.backbone, dataset, cfg.train.batch_size, cfg.data.num_workers, progress,
-                     "Features: test", store)
-    model.backbone.to(detector.device)  # extract_features moved it to the fastest device
-
-
 def _read_scores(folder: Path) -> dict[str, float]:
     with open(folder / "predictions.csv", newline="") as fh:
         return {row["path"]: float(row["p_fake"]) for row in csv.DictReader(fh)}
@@ -224,16 +207,13 @@ def leave_one_out(config: str | Path, out_dir: str | Path, *, overrides: list[st
         raise ConfigError(f"{out}: not a folder this toolkit made; choose a new or empty --out")
     mark(out, "leave-one-out")
 
-    scores, meta, features_cached = {}, {}, False
+    scores, meta = {}, {}
     for fold in [REFERENCE, *folds]:
         run = out / fold.folder
         fold_cfg = fold_config(cfg, fold, classes)
         reused = _train_or_reuse(fold_cfg, run, retrain, progress)
         if not (reused and (run / EVAL_FOLDER / "predictions.csv").is_file()):
             detector = Detector.load(run)
-            if not features_cached:
-                _cache_test_features(fold_cfg, detector, test, progress)
-                features_cached = True
             with replaced_folder(run / EVAL_FOLDER, "evaluation") as tmp:
                 evaluate_samples(detector, fold_test_set(test, fold), tmp, title=f"Leave-one-out: {fold_cfg.name}",
                                  subtitle=f"{fold_cfg.name} · left out: {fold.label} · test split", progress=progress,

@@ -7,6 +7,7 @@ Images travel as RGB uint8 NumPy arrays ``(H, W, 3)``, so the pipeline needs no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,10 @@ from deepfake_detector.provenance.combine import decide
 if TYPE_CHECKING:
     from deepfake_detector.inference.predictor import ImageInput, Predictor
     from deepfake_detector.provenance.read import Provenance
+
+# ``alter(decoded image, input index) -> image``: a change applied right after decoding (evaluation's
+# robustness and shortcut checks put every photo through a processing history this way).
+Alter = Callable[[np.ndarray, int], np.ndarray]
 
 
 def load_input(item: ImageInput) -> tuple[str | None, np.ndarray]:
@@ -96,30 +101,33 @@ def analyze_image(predictor: Predictor, image: np.ndarray, faces: str = "auto",
 
 
 def predict_with_faces(predictor: Predictor, items: list[ImageInput], faces: str = "auto",
-                       progress: bool = False, batch_size: int = 32) -> list[Prediction]:
+                       progress: bool = False, batch_size: int = 32, alter: Alter | None = None) -> list[Prediction]:
     """One Prediction per input; unreadable files get ``error`` and do not stop the others.
 
-    Per chunk of ``batch_size`` inputs: decode and find faces (two threads), then score the crops of all
-    images of the chunk in batches, while the threads already prepare the next chunk.
+    Per chunk of ``batch_size`` inputs: decode (then ``alter``, if given) and find faces (two threads), then
+    score the crops of all images of the chunk in batches, while the threads already prepare the next chunk.
     """
     check_mode(faces)
 
-    def prepare(item: ImageInput) -> tuple[str | None, np.ndarray, Located] | Prediction:
+    def prepare(index: int) -> tuple[str | None, np.ndarray, Located] | Prediction:
+        item = items[index]
         try:
             path, image = load_input(item)
         except ImageDecodeError as exc:
             return Prediction(str(item) if isinstance(item, str | Path) else None, None, None, str(exc))
+        if alter is not None:
+            image = alter(image, index)
         return path, image, locate_in(predictor, image, faces)
 
-    chunks = [items[start:start + batch_size] for start in range(0, len(items), batch_size)]
+    chunks = [range(start, min(start + batch_size, len(items))) for start in range(0, len(items), batch_size)]
     results: list[Prediction] = []
     with ThreadPoolExecutor(max_workers=2) as pool, tqdm(total=len(items), desc="Scoring", unit="img",
                                                           disable=not progress, leave=False) as bar:
-        pending = [pool.submit(prepare, item) for item in chunks[0]] if chunks else []
+        pending = [pool.submit(prepare, i) for i in chunks[0]] if chunks else []
         for k in range(len(chunks)):
             prepared = [job.result() for job in pending]
             # the next chunk is decoded and searched for faces while this one is scored
-            pending = [pool.submit(prepare, item) for item in chunks[k + 1]] if k + 1 < len(chunks) else []
+            pending = [pool.submit(prepare, i) for i in chunks[k + 1]] if k + 1 < len(chunks) else []
             ready = [p for p in prepared if not isinstance(p, Prediction)]
             scores = iter(score_located(predictor, [p[1] for p in ready], [p[2] for p in ready], batch_size))
             for p in prepared:

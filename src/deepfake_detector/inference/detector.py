@@ -7,14 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from deepfake_detector.data.dataset import ImageDataset, make_loader
-from deepfake_detector.data.preprocess import Preprocess, size_warning
-from deepfake_detector.data.samples import REAL, Sample
+from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.data.transforms import build_transform
 from deepfake_detector.errors import EncoderUnavailableError, ExportError, first_line
-from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.cpu_features import cpu_flags
 from deepfake_detector.inference.engine import Engine
 from deepfake_detector.inference.engine_choice import BACKENDS, DEFAULT, plan_engine
@@ -135,41 +131,3 @@ class Detector(Predictor):
         if self.runner is not None:
             return self.runner(batch).float().numpy()
         return self.model(batch.to(self.device, memory_format=torch.channels_last)).float().cpu().numpy()
-
-    def score_dataset(self, dataset: ImageDataset, batch_size: int = 64, num_workers: int | None = None,
-                      progress: bool = True) -> tuple[dict[int, float], dict[int, str]]:
-        """Scores by sample index, and errors by sample index, for every sample of ``dataset``."""
-        scores: dict[int, float] = {}
-        errors: dict[int, str] = dict(dataset.errors)
-        loader = make_loader(dataset, batch_size, shuffle=False, num_workers=num_workers)
-        for batch in tqdm(loader, desc="Scoring", unit="batch", disable=not progress, leave=False):
-            errors.update(dict(batch["bad"]))
-            dataset.sizes.update((i, size) for i, size in zip(batch["index"].tolist(), batch["size"], strict=True)
-                                 if size is not None)
-            if batch["image"] is not None:
-                scores.update(zip(batch["index"].tolist(), self.scores(batch["image"]).tolist(), strict=True))
-        return scores, errors
-
-    def predict_images(self, items: list[ImageInput], batch_size: int = 32, progress: bool = False,
-                       faces: str = "auto") -> list[Prediction]:
-        """As :meth:`Predictor.predict_images`; with ``faces="off"`` files are decoded and resized by the
-        training data loader (worker processes for large lists), so whole-image scores match evaluation."""
-        file_pos = [i for i, it in enumerate(items) if isinstance(it, str | Path)]
-        if check_mode(faces) == "auto" or not file_pos:
-            return super().predict_images(items, batch_size, progress, faces)
-        results: list[Prediction | None] = [None] * len(items)
-        samples = [Sample(Path(items[i]), REAL) for i in file_pos]  # label unused at inference
-        dataset = ImageDataset(samples, self.preprocess, self.transform, cache=False)
-        workers = None if len(samples) >= 4 * batch_size else 0
-        scores, errors = self.score_dataset(dataset, batch_size, workers, progress)
-        for j, i in enumerate(file_pos):
-            p = scores.get(j)
-            size = dataset.sizes.get(j)
-            warning = size_warning(*size, self.preprocess.input_size) if size else None
-            results[i] = Prediction(str(items[i]), p, self.label_for(p) if p is not None else None, errors.get(j),
-                                    warning=warning)
-        in_memory = [i for i in range(len(items)) if results[i] is None]
-        for i, prediction in zip(in_memory, super().predict_images([items[i] for i in in_memory], batch_size,
-                                                                   False, faces), strict=True):
-            results[i] = prediction
-        return results  # type: ignore[return-value]

@@ -23,6 +23,7 @@ from deepfake_detector.utils.hashing import file_sha256
 
 if TYPE_CHECKING:
     from deepfake_detector.faces.detect import FaceDetector
+    from deepfake_detector.inference.analyze import Alter
     from deepfake_detector.inference.prediction import Prediction
     from deepfake_detector.inference.video import VideoOptions
 
@@ -134,8 +135,9 @@ class Predictor:
                                 else None) for p, item in zip(scored, items, strict=True)]
 
     def predict_images(self, items: list[ImageInput], batch_size: int = 32, progress: bool = False,
-                       faces: str = "auto") -> list[Prediction]:
-        """Photos only (files or in-memory): the pipeline of :mod:`deepfake_detector.inference.analyze`."""
+                       faces: str = "auto", alter: Alter | None = None) -> list[Prediction]:
+        """Photos only (files or in-memory): the pipeline of :mod:`deepfake_detector.inference.analyze`
+        (``alter``: a change to each decoded image, e.g. evaluation's processing histories)."""
         from deepfake_detector.inference.analyze import predict_with_faces
 
-        return predict_with_faces(self, items, faces, progress, batch_size)
+        return predict_with_faces(self, items, faces, progress, batch_size, alter)

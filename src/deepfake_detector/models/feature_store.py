@@ -7,7 +7,9 @@ file's bytes plus the view (``clean``, ``jpeg75``, ...), so renaming or moving f
 features, and features computed on another machine (e.g. a GPU) can be copied in as shards.
 
 Layout: ``<cache>/features/<feature_key>/<shard>.npz`` with ``keys`` (strings) and ``features``
-(float16 rows). New rows are written as a new shard, atomically.
+(float16 rows). New rows are written as a new shard, atomically. Evaluation's runner
+(``inference/feature_cache.py``) keeps its own rows, keyed by the model input itself, in
+``<feature_key>-inputs`` (float32).
 """
 
 from __future__ import annotations
@@ -45,10 +47,11 @@ class FeatureStore:
         rows = self.rows
         return {k: torch.from_numpy(rows[k].astype(np.float32)) for k in keys if k in rows}
 
-    def put(self, keys: list[str], features: torch.Tensor) -> None:
+    def put(self, keys: list[str], features: torch.Tensor, dtype: torch.dtype = torch.float16) -> None:
+        """Store rows (float16 by default: training features; float32 where a score must be reproduced exactly)."""
         if not keys:
             return
-        array = features.detach().cpu().to(torch.float16).numpy()
+        array = features.detach().cpu().to(dtype).numpy()
         with atomic_path(self.folder / f"{uuid.uuid4().hex}.npz") as tmp, tmp.open("wb") as fh:
             np.savez(fh, keys=np.array(keys), features=array)
         self.rows.update(zip(keys, array, strict=True))
