@@ -134,8 +134,9 @@ def add_predict_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="score image and video files, folders or globs")
-    p.add_argument("paths", nargs="+", help="image or video files, folders (searched recursively) or glob patterns")
+    p = sub.add_parser("predict", help="score image and video files, folders, globs or manifests")
+    p.add_argument("paths", nargs="+", help="image or video files, folders (searched recursively), glob patterns, "
+                                            "or manifests: .txt (one path a line), .csv or .parquet (a 'path' column)")
     p.add_argument("--model", help="model folder written by 'train' (default: the bundled default model)")
     p.add_argument("--output", help="write results to a .csv or .json file")
     add_predict_options(p)

@@ -156,9 +156,8 @@ class Service:
         """Grad-CAM of a scored image as a base64 PNG; called under the lock, so the torch model loads once."""
         from deepfake_detector.explain.gradcam import explain_prediction, overlay_png
 
-        if self._explainer is None:
-            self._explainer = self._with_threads(load_predictor(self.predictor.meta["path"], "torch",
-                                                                needs_torch=True))
+        if self._explainer is None:  # the predictor is the torch-free OnnxPredictor: its folder has the weights
+            self._explainer = self._with_threads(load_predictor(self.predictor.folder, "torch", needs_torch=True))
         return base64.b64encode(overlay_png(explain_prediction(self._explainer, image, prediction))).decode()
 
     def _with_threads(self, detector: Detector) -> Detector:
