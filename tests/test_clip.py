@@ -123,7 +123,7 @@ def test_saved_clip_detector_holds_only_its_head(tmp_path: Path) -> None:
     x = torch.from_numpy(_batch(REALS[:2]))
     torch.testing.assert_close(detector.scores(x), torch.sigmoid(model.eval()(x)), atol=1e-5, rtol=0)
     stored["encoder"]["sha256"] = "0" * 64  # trained on other encoder weights: loading warns
-    artifacts.write_meta(folder, stored)
+    (folder / "model.json").write_text(json.dumps(stored))
     with pytest.warns(UserWarning, match="trained on encoder weights"):
         Detector.load(folder, device="cpu")
 
@@ -134,8 +134,8 @@ def default_detector() -> Detector:
 
 
 def test_default_model_is_the_clip_detector(default_detector: Detector) -> None:
-    assert default_detector.meta["path"] == str(bundled.DEFAULT_MODEL_DIR)
-    assert default_detector.meta["model"]["name"].startswith("clip_vit_b16")
+    assert default_detector.meta.path == str(bundled.DEFAULT_MODEL_DIR)
+    assert default_detector.meta.model.name.startswith("clip_vit_b16")
     assert default_detector.runner is None  # auto keeps PyTorch for the ViT
 
 
@@ -169,7 +169,7 @@ def test_offline_without_encoder_falls_back_to_the_fast_model(tmp_path: Path, mo
     monkeypatch.setattr(clip_module.timm, "create_model", _offline_hub(clip_module.timm.create_model))
     with pytest.warns(FallbackWarning, match="using the fast model"):
         detector = Detector.load(device="cpu")
-    assert detector.meta["path"] == str(bundled.FAST_MODEL_DIR)
+    assert detector.meta.path == str(bundled.FAST_MODEL_DIR)
     assert main(["predict", str(REALS[0]), "--faces", "off", "--backend", "torch"]) == 0
     err = capsys.readouterr().err
     assert "warning:" in err and "Traceback" not in err

@@ -30,7 +30,7 @@ def test_no_default_model_is_one_clear_error(tmp_path: Path, monkeypatch, capsys
 def test_default_model_is_used_without_model(tiny_model: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(bundled, "DEFAULT_MODEL_DIR", tiny_model)
     detector = Detector.load()
-    assert Detector.default().meta["path"] == str(tiny_model) == detector.meta["path"]
+    assert Detector.default().meta.path == str(tiny_model) == detector.meta.path
     image = write_image(tmp_path / "a.png", (10, 20, 30))
     assert main(["predict", str(image), "--faces", "off"]) == 0
     assert "1 file(s)" in capsys.readouterr().out

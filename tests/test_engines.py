@@ -179,13 +179,12 @@ def test_int8_without_calibration_photos_falls_back_and_says_how(exported) -> No
 
 
 def test_int8_quantisation_builds_a_cached_engine(exported, tmp_path: Path, monkeypatch) -> None:
-    from deepfake_detector.data.preprocess import Preprocess
     from deepfake_detector.inference.int8_calibration import load_calibration
 
     onnx_path, meta = exported
     for i in range(8):
         write_image(tmp_path / "calibration" / f"{i}.png", (40 * i, 100, 200 - 20 * i), size=40, seed=i)
-    calibration = load_calibration(Preprocess.from_dict(meta["preprocess"]), tmp_path / "calibration")
+    calibration = load_calibration(meta.preprocess, tmp_path / "calibration")
     assert calibration is not None and calibration.batch.shape == (8, 3, 32, 32)
     xml = convert(onnx_path, "int8", calibration.batch, calibration.key)
     assert xml.parent == ir_folder(onnx_path, "int8", calibration.key) and xml.is_file()

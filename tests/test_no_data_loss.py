@@ -142,4 +142,4 @@ def test_set_threshold_rewrites_only_model_json(tmp_path: Path, tiny_dataset: Pa
     weights = (half / artifacts.WEIGHTS_FILE).read_bytes()
     evaluate(half, tiny_dataset, split="all", out_dir=tmp_path / "ev", progress=False, set_threshold="youden")
     assert (half / artifacts.WEIGHTS_FILE).read_bytes() == weights  # still the fp16 file, untouched
-    assert Detector.load(half).meta["threshold_policy"] == "youden"
+    assert Detector.load(half).meta.threshold_policy == "youden"

@@ -85,8 +85,8 @@ def test_each_face_gets_its_own_verdict(banded: dict) -> None:
     face = photo.faces[0]
     assert face["label"] == detector.label_for(face["p_fake"]) and photo.label == detector.label_for(photo.p_fake)
     # a band around this face's own score makes it (and the photo, whose score is its only face's) uncertain
-    meta = detector.meta | {"threshold": face["p_fake"], "uncertain": {"low": face["p_fake"] - 1e-3,
-                                                                       "high": face["p_fake"] + 1e-3}}
+    meta = detector.meta.updated({"threshold": face["p_fake"], "uncertain": {"low": face["p_fake"] - 1e-3,
+                                                                             "high": face["p_fake"] + 1e-3}})
     detector.meta, detector.threshold = meta, face["p_fake"]
     (again,) = detector.predict(FILES[:1], faces="auto")
     assert again.faces[0]["label"] == again.label == "uncertain"
@@ -158,7 +158,7 @@ def test_scan_parquet_labels_and_summary_count_uncertain(banded: dict, tmp_path:
 
 
 @pytest.mark.parametrize(("band", "words"), [
-    ({"low": 0.1}, "bad 'uncertain' (it must hold numbers 'low' and 'high'"),
+    ({"low": 0.1}, "bad 'uncertain.high' (Field required)"),
     ({"low": 0.9, "high": 0.95}, "low <= threshold <= high"),
 ])
 def test_a_bad_band_is_refused_at_load_naming_the_file(tmp_path: Path, band: dict, words: str) -> None:

@@ -37,7 +37,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     except ValueError as exc:  # e.g. a validation split holding one class only
         raise DeepfakeDetectorError(f"{args.model}: {exc}") from None
     choice = point.choice
-    print(f"chosen on {point.n} validation images; written to {detector.meta['path']}/model.json")
+    print(f"chosen on {point.n} validation images; written to {detector.meta_file}")
     print(f"temperature: {'none' if point.temperature is None else f'{point.temperature:.4f}'}")
     rates = "" if choice.val_tpr is None else f": validation TPR {choice.val_tpr:.4f}, FPR {choice.val_fpr:.4f}"
     print(f"threshold: {point.threshold:.6f} ({choice.policy}){rates}")

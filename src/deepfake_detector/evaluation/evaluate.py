@@ -65,7 +65,7 @@ def _plots(detector: Detector, scored: Scored, metrics: dict, out: Path, name: s
         plots.append(plot_roc({name: (scored.labels, scored.p_fake)}, out / "roc.png"))
     plots.append(plot_score_histogram(scored.labels, scored.p_fake, detector.threshold, out / "scores.png"))
     plots.append(plot_reliability(metrics["reliability"], out / "reliability.png", metrics["ece"]))
-    curves = Path(detector.meta.get("path", "")) / "curves.png"
+    curves = Path(detector.meta.path or "") / "curves.png"
     return plots + ([curves] if curves.is_file() else [])
 
 
@@ -80,10 +80,9 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
     out = Path(out_dir)
     scored = score_samples(detector, samples, faces=faces, batch_size=batch_size, progress=progress)
     bad = list(skipped or []) + scored.bad
-    extra = {"model": detector.meta.get("path"), **(info or {}), "faces": faces,
+    extra = {"model": detector.meta.path, **(info or {}), "faces": faces,
              "inference_engine": detector.engine, "n_skipped": len(bad),
-             "threshold_policy": detector.meta.get("threshold_policy"),
-             "temperature": detector.meta.get("temperature")}
+             "threshold_policy": detector.meta.threshold_policy, "temperature": detector.meta.temperature}
     band = stored_band(detector.meta)
     metrics = summarize(scored.labels, scored.p_fake, detector.threshold, seed=seed, extra=extra, band=band)
     sections = []
@@ -116,14 +115,16 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
         plots.append(plot)
         sections.append(robustness_section(rows))
     write_report(out / "report.html", title=title, subtitle=subtitle, metrics=metrics, plots=plots,
-                 paper=paper_reference(detector.meta.get("paper")), bad_files=bad, sections=tuple(sections))
+                 paper=paper_reference(detector.meta.paper), bad_files=bad, sections=tuple(sections))
     return Evaluation(metrics, out, bad, scored, rows)
 
 
 def _split_of(detector: Detector, data: str | Path, split: str | None) -> tuple:
     dataset = discover(data)
-    training = detector.meta.get("training", {})
-    name, samples = select_split(dataset, split, training.get("val_fraction", 0.2), training.get("seed", 42))
+    training = detector.meta.training
+    val_fraction = training.val_fraction if training and training.val_fraction is not None else 0.2
+    seed = training.seed if training and training.seed is not None else 42
+    name, samples = select_split(dataset, split, val_fraction, seed)
     return dataset, name, samples
 
 
@@ -150,7 +151,7 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
 
     if data is None:  # the run's own saved split lists (e.g. a multi-source run's test part of every source)
         if set_threshold is not None:
-            valid = read_splits(Path(detector.meta.get("path", ".")) / SPLITS_FILE).get("valid") or []
+            valid = read_splits(Path(detector.meta.path or ".") / SPLITS_FILE).get("valid") or []
             if not valid:
                 raise DatasetError("the run saved no validation split to choose a threshold on; pass --data")
             choose_threshold_on(valid)
@@ -172,10 +173,10 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
             raise DatasetError(f"{dataset.root}: every '{split_name}' image was used to choose the threshold; "
                                "evaluate on another split or dataset")
         found[0] = (dataset, split_name, kept)
-    name = detector.meta.get("run_name", detector.meta["model"]["name"])
+    name = detector.meta.name
     names = dataset_names(sources)
     if out_dir is None:
-        out_dir = Path(detector.meta.get("path", ".")) / (f"eval-{found[0][1]}" if len(sources) == 1
+        out_dir = Path(detector.meta.path or ".") / (f"eval-{found[0][1]}" if len(sources) == 1
                                                           else "eval-cross")
     final = Path(out_dir)
     # Written into a fresh folder, swapped in whole: a killed run never mixes old and new outputs.
@@ -193,7 +194,7 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
                        for (n, r), src in zip(runs.items(), sources, strict=True)}
             rows, _ = write_cross_dataset(results, tmp, title=f"Cross-dataset evaluation: {name}",
                                           subtitle=f"{name} · {len(sources)} datasets",
-                                          model=detector.meta.get("path"))
+                                          model=detector.meta.path)
     for set_name, run in runs.items():  # the outputs now live in the final folder
         run.out_dir = final if len(sources) == 1 else final / set_name
     if len(sources) == 1:
@@ -206,11 +207,11 @@ def _evaluate_run_splits(detector: Detector, split: str, out_dir: str | Path | N
                          progress: bool, perturb: list[str] | None, shortcuts: list[str] | None,
                          faces: str) -> Evaluation:
     """Evaluate on the split lists the run saved when it was trained (``splits.csv``), per source."""
-    folder = Path(detector.meta.get("path", "."))
+    folder = Path(detector.meta.path or ".")
     parts = read_splits(folder / SPLITS_FILE)
     if not parts.get(split):
         raise DatasetError(f"{folder / SPLITS_FILE}: the run has no '{split}' images; pass --data")
-    name = detector.meta.get("run_name", detector.meta["model"]["name"])
+    name = detector.meta.name
     final = Path(out_dir) if out_dir is not None else folder / f"eval-{split}"
     with replaced_folder(final, "evaluation") as tmp:
         result = evaluate_samples(detector, parts[split], tmp, title=f"Evaluation: {name}, {split} split",

@@ -29,6 +29,7 @@ from deepfake_detector.evaluation.uncertainty import (
     stored_band,
 )
 from deepfake_detector.inference.detector import Detector, FallbackWarning
+from deepfake_detector.models.meta import ModelMeta
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,11 @@ def calibrate_detector(detector: Detector, valid: list[Sample], policy: str | fl
                                 require_band=require_band, faces=faces)
     detector.threshold = point.threshold
     detector.temperature = point.temperature or 1.0
-    detector.meta.update(point.to_meta())
+    detector.meta = detector.meta.updated(point.to_meta())
     return point
 
 
-def stored_band_target(meta: dict) -> float | None:
+def stored_band_target(meta: ModelMeta) -> float | None:
     """The target accuracy of the band stored in a model.json, if it has one."""
     band = stored_band(meta)
     return band.target_accuracy if band else None
@@ -124,24 +125,24 @@ def recalibrate(model: str | Path, *, policy: str | None = None,
         except FallbackWarning as exc:
             raise ModelLoadError(f"{model}: not calibrated ({exc})") from None
     meta = detector.meta
-    split_file = Path(splits) if splits is not None else Path(meta["path"]) / SPLITS_FILE
+    split_file = Path(splits) if splits is not None else Path(meta.path or ".") / SPLITS_FILE
     if not split_file.is_file():
         raise DatasetError(f"{split_file}: no split lists to take the validation images from; pass --splits with the "
                            "splits.csv of a run whose validation images this model never trained on")
     valid = read_splits(split_file).get("valid") or []
     if not valid:
         raise DatasetError(f"{split_file}: holds no validation images")
-    policy = policy or meta.get("threshold_policy") or str(meta.get("threshold", 0.5))
+    policy = policy or meta.threshold_policy or str(meta.threshold)
     target = stored_band_target(meta) if uncertain is None else None if uncertain == "off" else uncertain
     if temperature_scaling is None:
-        temperature_scaling = meta.get("temperature") is not None
-    faces = faces or (meta.get("threshold_selection") or {}).get("faces") or "auto"
-    before = meta.get("temperature")
+        temperature_scaling = meta.temperature is not None
+    faces = faces or (meta.threshold_selection and meta.threshold_selection.faces) or "auto"
+    before = meta.temperature
     point = calibrate_detector(detector, valid, policy, temperature_scaling=temperature_scaling,
                                uncertain=target, require_band=True, faces=faces, batch_size=batch_size,
                                progress=progress)
     detector.save_meta()
-    if "video_threshold" in meta and point.temperature != before:  # video scores are temperature-scaled too
-        warnings.warn(f"{meta['path']}: the temperature changed, so the stored video threshold no longer fits; "
+    if meta.video_threshold is not None and point.temperature != before:  # video scores are temperature-scaled too
+        warnings.warn(f"{meta.path}: the temperature changed, so the stored video threshold no longer fits; "
                       "choose it again with 'evaluate --data VIDEOS --set-video-threshold'", stacklevel=2)
     return detector, point

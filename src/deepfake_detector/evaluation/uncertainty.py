@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from deepfake_detector.errors import DeepfakeDetectorError
+from deepfake_detector.models.meta import ModelMeta
 
 POLICY_PREFIX = "accuracy:"
 
@@ -56,10 +57,9 @@ class UncertainBand:
                    float(selection.get("confident_accuracy", float("nan"))), int(selection.get("n", 0)))
 
 
-def stored_band(meta: dict[str, Any]) -> UncertainBand | None:
+def stored_band(meta: ModelMeta) -> UncertainBand | None:
     """The band a model.json holds (``uncertain``), if any."""
-    stored = meta.get("uncertain")
-    return UncertainBand.from_dict(stored) if stored else None
+    return UncertainBand.from_dict(meta.uncertain.model_dump()) if meta.uncertain else None
 
 
 def band_rates(y: np.ndarray, p: np.ndarray, low: float, high: float, w: np.ndarray) -> dict[str, np.ndarray]:

@@ -35,7 +35,7 @@ from deepfake_detector.evaluation.plots import plot_confusion_matrix, plot_roc, 
 from deepfake_detector.evaluation.report import rows_table, write_report
 from deepfake_detector.evaluation.summary import headline_row, summarize
 from deepfake_detector.evaluation.thresholds import choose_threshold, parse_policy
-from deepfake_detector.evaluation.uncertainty import BandUnreachableError, UncertainBand, choose_band
+from deepfake_detector.evaluation.uncertainty import BandUnreachableError, UncertainBand, choose_band, stored_band
 from deepfake_detector.inference.loading import load_predictor
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.predictor import Predictor
@@ -128,7 +128,7 @@ def set_video_threshold(predictor: Predictor, scored: ScoredVideos, policy: str,
     ``threshold_policy``), and the video uncertain band if the model has a photo band, and store them in the
     model's ``model.json``; returns ``video_threshold_selection``."""
     if policy == MODEL_POLICY:
-        policy = predictor.meta.get("threshold_policy") or "youden"
+        policy = predictor.meta.threshold_policy or "youden"
     y = scored.labels
     try:
         choice = choose_threshold(y, scored.p_fake, parse_policy(policy))
@@ -139,15 +139,15 @@ def set_video_threshold(predictor: Predictor, scored: ScoredVideos, policy: str,
                  "val_tpr": choice.val_tpr, "val_fpr": choice.val_fpr, "data": Path(data).resolve().name,
                  **_sampling(options, faces)}
     band = None
-    if predictor.meta.get("uncertain"):  # videos are held to the photo band's accuracy target
-        target = UncertainBand.from_dict(predictor.meta["uncertain"]).target_accuracy
+    if (photo_band := stored_band(predictor.meta)) is not None:  # videos are held to the photo band's accuracy
+        target = photo_band.target_accuracy
         try:
             band = choose_band(y, scored.p_fake, choice.threshold, target).to_dict()
         except BandUnreachableError as exc:
             raise DatasetError(f"{data}: {exc}") from None
-    predictor.meta.update({"video_threshold": choice.threshold, "video_threshold_selection": selection,
-                           "video_uncertain": band})
-    write_meta(predictor.meta["path"], predictor.meta)  # model.json alone, written atomically
+    predictor.meta = predictor.meta.updated({"video_threshold": choice.threshold,
+                                             "video_threshold_selection": selection, "video_uncertain": band})
+    write_meta(predictor.meta.path, predictor.meta)  # model.json alone, written atomically
     return selection
 
 
@@ -168,13 +168,14 @@ def video_metrics(predictor: Predictor, scored: ScoredVideos, options: VideoOpti
     rule, source = video_verdict(predictor)
     threshold = rule.threshold
     # the band the labels used: the video one once a video threshold is chosen, else the photo one
-    stored = predictor.meta.get("video_uncertain" if "video_threshold" in predictor.meta else "uncertain")
-    band = UncertainBand.from_dict(stored) if stored else None
-    selection = predictor.meta.get("video_threshold_selection") or {}
-    policy = selection.get("policy") if "video_threshold" in predictor.meta else \
-        f"photo threshold, {predictor.meta.get('threshold_policy') or 'fixed'}"
+    has_own = predictor.meta.video_threshold is not None  # a video threshold of its own, chosen on videos
+    stored = predictor.meta.video_uncertain if has_own else predictor.meta.uncertain
+    band = UncertainBand.from_dict(stored.model_dump()) if stored else None
+    selection = predictor.meta.video_threshold_selection or {}
+    policy = selection.get("policy") if has_own else \
+        f"photo threshold, {predictor.meta.threshold_policy or 'fixed'}"
     frame_y, frame_p, frame_video = scored.frames()
-    extra = {"model": predictor.meta.get("path"), "model_id": predictor.model_id, **(info or {}),
+    extra = {"model": predictor.meta.path, "model_id": predictor.model_id, **(info or {}),
              "n_skipped": len(scored.bad), "sampling": _sampling(options, faces), "threshold_from": source,
              "threshold_policy": policy}
     metrics = _level_summary(scored.labels, scored.p_fake, threshold, seed, {"level": "video", **extra}, band=band)
@@ -244,8 +245,8 @@ def evaluate_videos(model: str | Path | Predictor | None, data: str | Path, out_
     """
     predictor = model if isinstance(model, Predictor) else load_predictor(model)
     options = options or VideoOptions()
-    name = predictor.meta.get("run_name", predictor.meta["model"]["name"])
-    final = Path(out_dir) if out_dir is not None else Path(predictor.meta.get("path", ".")) / "eval-videos"
+    name = predictor.meta.name
+    final = Path(out_dir) if out_dir is not None else Path(predictor.meta.path or ".") / "eval-videos"
     role = "validation: chose the video threshold" if set_threshold else "evaluation"
     with replaced_folder(final, "evaluation", protect=[data]) as tmp:
         scored = score_videos(predictor, data, options, batch_size, progress, faces)

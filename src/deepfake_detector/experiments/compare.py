@@ -138,7 +138,7 @@ def compare(configs: list[str | Path], data: str, out_dir: str | Path, *, split:
         m, labels, scores, seconds = _evaluate_or_reuse(detector, data, split, run, timing, progress)
         curves[name] = (labels, scores)
         rows.append({
-            "name": name, "model": detector.meta["model"]["name"], "finetune": timing["finetune"],
+            "name": name, "model": detector.meta.model.name, "finetune": timing["finetune"],
             "accuracy": m.get("accuracy"), "roc_auc": m.get("roc_auc"), "f1": m.get("f1"),
             "precision": m.get("precision"), "recall": m.get("recall"), "n_test": m.get("n"),
             "train_seconds": timing["train_seconds"], "predict_img_per_s": round(m.get("n", 0) / seconds, 1),

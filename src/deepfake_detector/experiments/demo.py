@@ -25,6 +25,7 @@ from deepfake_detector.evaluation.plots import plot_roc
 from deepfake_detector.evaluation.report import beside_paper, rows_table
 from deepfake_detector.evaluation.summary import ROW_METRICS, headline_row
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.models.meta import ModelMeta, TrainingInfo
 from deepfake_detector.training import TrainResult, train
 from deepfake_detector.utils.html_page import Html, plots_html, table, write_page
 from deepfake_detector.utils.owned import mark
@@ -67,7 +68,7 @@ def run_demo(data: str | Path | None, out_dir: str | Path, *, config: str | Path
     models = []
     for detector, role, eval_dir in ((Detector.load(trained.out_dir), "trained now", None),
                                      (product, f"bundled '{bundled}'", out / f"{bundled}-model" / f"eval-{split}")):
-        name = detector.meta.get("run_name", detector.meta["model"]["name"])
+        name = detector.meta.name
         models.append(DemoModel(f"{name} ({role})", _about(detector.meta),
                                 evaluate(detector, data_root, split=split, out_dir=eval_dir, progress=progress)))
     paper = paper_reference(cfg.paper)
@@ -98,10 +99,10 @@ def write_demo_report(path: str | Path, models: list[DemoModel], paper: dict | N
                       f"{data} · split '{first['split']}' · {' vs '.join(m.label for m in models)}", body)
 
 
-def _about(meta: dict) -> str:
-    training = meta.get("training", {})
-    return (f"{meta['model']['name']}, trained on {training.get('data')} ({training.get('n_train')} training images, "
-            f"epochs: {training.get('epochs')})")
+def _about(meta: ModelMeta) -> str:
+    training = meta.training or TrainingInfo()
+    return (f"{meta.model.name}, trained on {training.data} ({training.n_train} training images, "
+            f"epochs: {training.epochs})")
 
 
 def _link(target: Path, base: Path) -> Html:

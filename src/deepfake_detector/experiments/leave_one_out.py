@@ -224,10 +224,10 @@ def leave_one_out(config: str | Path, out_dir: str | Path, *, overrides: list[st
     for fold in [REFERENCE, *folds]:
         samples = fold_test_set(test, fold)
         row = {"left_out": fold.label, "sources": "+".join(fold.sources), "run": str(out / fold.folder),
-               "n_train": meta[fold]["training"]["n_train"], "n_valid": meta[fold]["training"]["n_valid"],
-               **_figures(samples, scores[fold], meta[fold]["threshold"], seed)}
+               "n_train": meta[fold].training.n_train, "n_valid": meta[fold].training.n_valid,
+               **_figures(samples, scores[fold], meta[fold].threshold, seed)}
         if fold.sources:  # the reference model on the same images: what training on the generator gave
-            trained = _figures(samples, scores[REFERENCE], meta[REFERENCE]["threshold"], seed)
+            trained = _figures(samples, scores[REFERENCE], meta[REFERENCE].threshold, seed)
             for m in ("recall", "roc_auc"):
                 _put(row, f"{m}_when_trained", trained[m], (trained[f"{m}_ci_low"], trained[f"{m}_ci_high"]))
         rows.append(row)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +20,7 @@ from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.predictor import ImageInput, Predictor, sigmoid_scores
 from deepfake_detector.models.artifacts import load_model, save_model, write_meta
 from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
+from deepfake_detector.models.meta import ModelMeta
 
 __all__ = ["BACKENDS", "Detector", "FallbackWarning", "ImageInput", "Prediction"]
 
@@ -26,7 +29,7 @@ class FallbackWarning(UserWarning):
     """The default model could not be used (no CLIP encoder offline); the fast model answers instead."""
 
 
-def _load_folder(folder: str | Path | None) -> tuple[Path, torch.nn.Module, dict]:
+def _load_folder(folder: str | Path | None) -> tuple[Path, torch.nn.Module, ModelMeta]:
     """Resolve bundled names and load; the default model falls back to the fast one without its encoder."""
     name = "default" if folder is None else str(folder)
     if name not in BUNDLED:
@@ -49,7 +52,7 @@ class Detector(Predictor):
     """A trained real-vs-fake classifier in PyTorch (or ONNX Runtime as its runner), with its preprocessing
     and decision threshold; the pipeline it shares with the torch-free predictor is :class:`Predictor`'s."""
 
-    def __init__(self, model: torch.nn.Module, meta: dict, device: str | torch.device = "cpu",
+    def __init__(self, model: torch.nn.Module, meta: ModelMeta | Mapping[str, Any], device: str | torch.device = "cpu",
                  runner: Engine | None = None) -> None:
         super().__init__(meta)
         self.device = torch.device(device)
@@ -78,7 +81,6 @@ class Detector(Predictor):
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         plan = plan_engine(backend, cpu_flags(), gpu=torch.device(device).type != "cpu")
         folder, model, meta = _load_folder(folder)
-        meta["path"] = str(folder)
         # auto: ONNX Runtime on a CPU, except for models it does not speed up (model.json "onnx_auto": false).
         prefer_torch = plan.backend == DEFAULT and not model.onnx_auto
         if plan.backend == "torch" or prefer_torch or (plan.backend == DEFAULT and torch.device(device).type != "cpu"):
@@ -109,12 +111,15 @@ class Detector(Predictor):
     def save_meta(self) -> None:
         """Store a changed threshold/temperature in the model's own ``model.json``; weights stay untouched
         (an fp16 model stays fp16)."""
-        write_meta(self.meta["path"], self.meta | {"threshold": self.threshold})
+        self.meta = self.meta.updated({"threshold": self.threshold})
+        write_meta(self.meta.path, self.meta)
 
     def save(self, folder: str | Path) -> Path:
-        extra = {k: v for k, v in self.meta.items() if k not in ("model", "preprocess", "threshold", "path")}
-        m = self.meta["model"]
-        return save_model(self.model, folder, name=m["name"], args=m["args"], threshold=self.threshold, info=extra)
+        extra = self.meta.stored()
+        for key in ("model", "preprocess", "threshold", "weights_sha256"):
+            extra.pop(key, None)
+        spec = self.meta.model
+        return save_model(self.model, folder, name=spec.name, args=spec.args, threshold=self.threshold, info=extra)
 
     @torch.inference_mode()
     def scores(self, batch: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from deepfake_detector.errors import ConfigError, first_line
 from deepfake_detector.inference.cpu_features import PRECISIONS, choose_precision
 from deepfake_detector.inference.engine import Engine
 from deepfake_detector.inference.verdict import VerdictRule
+from deepfake_detector.models.meta import ModelMeta
 
 # openvino-<precision> forces a precision; "openvino" takes it from the CPU flags, as "auto" does.
 BACKENDS = ("auto", "torch", "onnx", "openvino", *(f"openvino-{p}" for p in PRECISIONS))
@@ -56,37 +57,36 @@ def plan_engine(backend: str, flags: frozenset[str] | set[str], gpu: bool) -> En
     return EnginePlan("openvino", choice.precision, choice.reason)
 
 
-def _openvino(onnx_path: Path, precision: str, meta: dict) -> Engine:
-    from deepfake_detector.data.preprocess import Preprocess
+def _openvino(onnx_path: Path, precision: str, meta: ModelMeta, threads: int | None) -> Engine:
     from deepfake_detector.inference.int8_calibration import ENV, load_calibration
     from deepfake_detector.inference.openvino_backend import OpenVinoBackend, convert
 
     if precision != "int8":
-        return OpenVinoBackend(convert(onnx_path, precision), precision)
-    calibration = load_calibration(Preprocess.from_dict(meta["preprocess"]))
+        return OpenVinoBackend(convert(onnx_path, precision), precision, threads)
+    calibration = load_calibration(meta.preprocess)
     if calibration is None:
         raise ConfigError(f"int8 needs calibration photos: set {ENV} to a folder of face photos")
-    return OpenVinoBackend(convert(onnx_path, "int8", calibration.batch, calibration.key), "int8")
+    return OpenVinoBackend(convert(onnx_path, "int8", calibration.batch, calibration.key), "int8", threads)
 
 
-def open_engine(onnx_path: str | Path, meta: dict, plan: EnginePlan) -> EngineLoad:
+def open_engine(onnx_path: str | Path, meta: ModelMeta, plan: EnginePlan, threads: int | None = None) -> EngineLoad:
     """The first engine of the plan's chain that builds and passes the self-test; ONNX Runtime fp32 at the end.
 
     ``meta`` is the model's model.json (preprocessing, temperature, threshold and uncertain band).
     """
-    from deepfake_detector.data.preprocess import Preprocess
     from deepfake_detector.inference.onnx_backend import OnnxBackend
     from deepfake_detector.inference.self_test import probe_batch, reference_logits, self_test
 
     onnx_path = Path(onnx_path)
     chain = [plan.precision] + (["fp32"] if plan.precision != "fp32" and plan.backend == "openvino" else [])
-    batch = probe_batch(Preprocess.from_dict(meta["preprocess"]))
-    rule = VerdictRule.from_meta(meta)
-    temperature = float(meta.get("temperature") or 1.0)
+    batch = probe_batch(meta.preprocess)
+    band = meta.uncertain
+    rule = VerdictRule.checked(meta.threshold, band and (band.low, band.high))
+    temperature = meta.temperature or 1.0
     rejected: list[str] = []
     for precision in chain:
         try:
-            engine = _openvino(onnx_path, precision, meta)
+            engine = _openvino(onnx_path, precision, meta, threads)
             result = self_test(engine, batch, reference_logits(onnx_path, batch), temperature, rule)
         except Exception as exc:  # converters, quantiser and runtimes raise many types; one line says which
             rejected.append(f"openvino-{precision} unavailable ({first_line(exc)})")
@@ -94,7 +94,7 @@ def open_engine(onnx_path: str | Path, meta: dict, plan: EnginePlan) -> EngineLo
         if result.passed:
             return _loaded(engine, rejected)
         rejected.append(result.describe())
-    return _loaded(OnnxBackend(onnx_path), rejected)
+    return _loaded(OnnxBackend(onnx_path, threads=threads), rejected)
 
 
 def _loaded(engine: Engine, rejected: list[str]) -> EngineLoad:

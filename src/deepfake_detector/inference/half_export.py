@@ -43,5 +43,5 @@ def export_half(folder: str | Path, out_dir: str | Path, *, tolerance: float = D
     with atomic_path(out_dir / WEIGHTS_FILE) as tmp:
         save_file({k: v.contiguous() for k, v in half.items()}, str(tmp))
         digest = file_sha256(tmp)
-    write_meta(out_dir, original.meta | {"weights_sha256": digest})
+    write_meta(out_dir, original.meta.updated({"weights_sha256": digest}))
     return ExportResult(out_dir, diff)

@@ -142,7 +142,7 @@ def write_html_report(path: str | Path, predictions: list[Prediction], detector:
             + "Provenance: Content Credentials (C2PA) and generator metadata read from the file; a declaration of "
             + "AI generation labels it fake (by provenance), P(fake) stays the model's score. "
             + "Click a column header to sort.</p>" + table(header, rows) + _SORT_JS)
-    model = detector.meta.get("path") or detector.meta.get("model", {}).get("name", "")
+    model = detector.meta.path or detector.meta.name
     return write_page(path, "deepfake-detector predictions",
                       f"model {model} · engine {detector.engine} · decision {rule.describe(4)} · P(fake) per image",
                       body)

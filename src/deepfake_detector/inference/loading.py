@@ -19,14 +19,15 @@ def gpu_present() -> bool:
     return gpus.is_dir() and any(gpus.iterdir())
 
 
-def load_predictor(model: str | Path | None = None, backend: str = "auto",
-                   needs_torch: bool = False) -> Detector | OnnxPredictor:
+def load_predictor(model: str | Path | None = None, backend: str = "auto", needs_torch: bool = False,
+                   threads: int | None = None) -> Detector | OnnxPredictor:
     """A predictor for ``model`` (folder or bundled name; None: the default model).
 
     Both kinds run the same pipeline and offer ``predict(items, batch_size=, progress=, faces=)``,
     ``threshold``, ``model_id``, ``engine`` and ``meta``. Without a GPU, ``backend="onnx"``, ``"openvino..."``
     or ``"auto"`` take the torch-free :class:`OnnxPredictor` once the model's ONNX export is cached (the first
-    torch-path load creates it); ``needs_torch`` (Grad-CAM) forces the :class:`Detector`. The engine that
+    torch-path load creates it); ``needs_torch`` (Grad-CAM) forces the :class:`Detector`. ``threads``: the
+    torch-free engine's threads (None: the runtime's default; torch's are set by the caller). The engine that
     scores is printed when OpenVINO was planned (it may have given way, the line says why).
     """
     from deepfake_detector.inference.cpu_features import cpu_flags
@@ -37,7 +38,7 @@ def load_predictor(model: str | Path | None = None, backend: str = "auto",
     if not needs_torch and plan.backend != "torch" and (plan.backend != DEFAULT or not gpu_present()):
         from deepfake_detector.inference.onnx_predict import OnnxPredictor
 
-        predictor = OnnxPredictor.open(model, plan)  # None until the export is cached
+        predictor = OnnxPredictor.open(model, plan, threads)  # None until the export is cached
     predictor = predictor or _load_detector(model, backend)
     if plan.backend == "openvino":
         print(f"engine: {predictor.engine} ({predictor.engine_note})", file=sys.stderr)

@@ -40,12 +40,12 @@ def parity_batch(detector: Detector, n: int, seed: int = 0) -> torch.Tensor:
     return torch.stack([detector.transform(im) for im in images])
 
 
-def _write_metadata(path: Path, meta: dict) -> None:
+def _write_metadata(path: Path, props: dict[str, str]) -> None:
     import onnx
 
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
-    for key, value in meta.items():
+    for key, value in props.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(proto, str(path))
@@ -62,9 +62,8 @@ def export_onnx(detector: Detector, out_path: str | Path, opset: int = 17, *,
     model.eval()
     out = Path(out_path)
     h, w = detector.preprocess.input_size
-    meta = {k: v for k, v in detector.meta.items() if k != "path"}
-    props = {META_KEY: json.dumps(meta)}
-    digest = weights_digest(detector.meta["path"]) if "path" in detector.meta else None
+    props = {META_KEY: json.dumps(detector.meta.stored())}
+    digest = weights_digest(detector.meta.path) if detector.meta.path else None
     if digest:
         props["weights_sha256"] = digest
     with atomic_path(out) as tmp:

@@ -21,13 +21,14 @@ from deepfake_detector.inference.engine_choice import EnginePlan, open_engine
 from deepfake_detector.inference.onnx_backend import OnnxBackend, cached_onnx_path
 from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir, read_meta
+from deepfake_detector.models.meta import ModelMeta
 
 
 class OnnxPredictor(Predictor):
     """A saved model scored by ONNX Runtime; the light twin of ``Detector`` (same pipeline, same API)."""
 
-    def __init__(self, folder: Path, meta: dict, backend: Engine) -> None:
-        super().__init__(meta | {"path": str(folder)})
+    def __init__(self, folder: Path, meta: ModelMeta, backend: Engine) -> None:
+        super().__init__(meta.at(str(folder)))
         self.folder, self.backend = folder, backend
         pre = self.preprocess
         self._mean = np.array(pre.mean, dtype=np.float32) * 255.0
@@ -38,7 +39,8 @@ class OnnxPredictor(Predictor):
         return self.backend.name
 
     @classmethod
-    def open(cls, model: str | Path | None, plan: EnginePlan | None = None) -> OnnxPredictor | None:
+    def open(cls, model: str | Path | None, plan: EnginePlan | None = None,
+             threads: int | None = None) -> OnnxPredictor | None:
         """The predictor for a model folder or bundled name, or None if its ONNX export is not cached yet.
 
         ONNX Runtime scores, unless ``plan`` asks for OpenVINO (then the engine that passes the self-test)."""
@@ -49,8 +51,8 @@ class OnnxPredictor(Predictor):
         if not path.is_file():
             return None
         if plan is None or plan.backend != "openvino":
-            return cls(folder, meta, OnnxBackend(path))
-        loaded = open_engine(path, meta, plan)
+            return cls(folder, meta, OnnxBackend(path, threads=threads))
+        loaded = open_engine(path, meta, plan, threads)
         predictor = cls(folder, meta, loaded.engine)
         predictor.engine_note = loaded.note or plan.reason
         return predictor

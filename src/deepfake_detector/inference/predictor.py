@@ -8,6 +8,7 @@ crops, batching, aggregation, labels) is :mod:`deepfake_detector.inference.analy
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,9 +17,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from deepfake_detector.data.preprocess import Preprocess
+from deepfake_detector.errors import ModelLoadError
 from deepfake_detector.faces.locate import check_mode
 from deepfake_detector.inference.verdict import Band, VerdictRule
 from deepfake_detector.models.bundled import WEIGHTS_FILE
+from deepfake_detector.models.meta import ModelMeta
 from deepfake_detector.utils.hashing import file_sha256
 
 if TYPE_CHECKING:
@@ -45,16 +48,23 @@ class Predictor:
     # Why this engine scores (the CPU flags that chose it) or why the one planned gave way (its self-test).
     engine_note: str | None = None
 
-    def __init__(self, meta: dict) -> None:
-        self.meta = meta
-        self.threshold = float(meta.get("threshold", 0.5))
+    def __init__(self, meta: ModelMeta | Mapping[str, Any]) -> None:
+        self.meta = ModelMeta.parse(meta)
+        self.threshold = self.meta.threshold
         # Temperature scaling fitted on validation (model.json "temperature"); 1.0 leaves scores as trained.
-        self.temperature = float(meta.get("temperature") or 1.0)
+        self.temperature = self.meta.temperature or 1.0
         self.verdict  # noqa: B018 - a malformed uncertain band fails here, at load, naming the file
 
     @cached_property
     def preprocess(self) -> Preprocess:
-        return Preprocess.from_dict(self.meta["preprocess"])
+        if self.meta.preprocess is None:
+            raise ModelLoadError(f"{self.meta_file}: no 'preprocess' entry")
+        return self.meta.preprocess
+
+    @property
+    def meta_file(self) -> str:
+        """Where this model's model.json is (for messages)."""
+        return str(Path(self.meta.path) / "model.json") if self.meta.path else "model.json"
 
     @property
     def engine(self) -> str:
@@ -73,8 +83,8 @@ class Predictor:
     def verdict(self) -> VerdictRule:
         """The photo verdict rule: ``threshold`` and model.json's ``uncertain`` band (read each time, so a
         threshold or band set after loading is the one used)."""
-        where = str(Path(self.meta["path"]) / "model.json") if self.meta.get("path") else "model.json"
-        return VerdictRule.from_meta(self.meta, where=where, threshold=self.threshold)
+        band = self.meta.uncertain
+        return VerdictRule.checked(self.threshold, band and (band.low, band.high), self.meta_file)
 
     @property
     def uncertain_band(self) -> Band | None:
@@ -95,11 +105,11 @@ class Predictor:
     @property
     def model_id(self) -> str:
         """``<folder name>@<first 12 hex of the weights' SHA-256>``: names exactly which weights answer."""
-        folder = Path(self.meta.get("path") or ".")
-        digest = self.meta.get("weights_sha256")
+        folder = Path(self.meta.path or ".")
+        digest = self.meta.weights_sha256
         if digest is None and (folder / WEIGHTS_FILE).is_file():
             digest = file_sha256(folder / WEIGHTS_FILE)
-        return f"{folder.name or self.meta['model']['name']}@{(digest or 'unsaved')[:12]}"
+        return f"{folder.name or self.meta.name}@{(digest or 'unsaved')[:12]}"
 
     def predict(self, inputs: ImageInput | list[ImageInput], batch_size: int = 32, progress: bool = False,
                 faces: str = "auto", video: VideoOptions | None = None, provenance: bool = True) -> list[Prediction]:

@@ -61,16 +61,22 @@ class VerdictRule:
                 f"{self.band.high:.{digits}f}")
 
     @classmethod
-    def from_meta(cls, meta: Mapping[str, Any], threshold_key: str = "threshold", band_key: str = "uncertain",
-                  where: str = "model.json", threshold: float | None = None) -> VerdictRule:
-        """The rule stored under ``threshold_key`` / ``band_key`` of ``meta`` (a model.json, or a video's details;
-        ``threshold`` overrides the stored one); a malformed band is a ModelLoadError naming ``where``."""
-        threshold = float(meta.get(threshold_key, 0.5)) if threshold is None else threshold
-        stored = meta.get(band_key)
+    def checked(cls, threshold: float, band: tuple[float, float] | None, where: str = "model.json",
+                band_key: str = "uncertain") -> VerdictRule:
+        """The rule of a stored threshold and band ``(low, high)``; one that does not hold its threshold is a
+        ModelLoadError naming ``where`` and ``band_key``."""
         try:
-            return cls(threshold, None if stored is None else Band(float(stored["low"]), float(stored["high"])))
-        except (KeyError, TypeError):
-            raise ModelLoadError(f"{where}: bad '{band_key}' (it must hold numbers 'low' and 'high', got "
-                                 f"{stored!r})") from None
+            return cls(threshold, None if band is None else Band(*band))
         except ValueError as exc:
             raise ModelLoadError(f"{where}: bad '{band_key}' ({exc})") from None
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any], where: str = "video details") -> VerdictRule:
+        """The rule a plain record holds as ``threshold`` and ``uncertain`` (a video's details)."""
+        stored = meta.get("uncertain")
+        try:
+            band = None if stored is None else (float(stored["low"]), float(stored["high"]))
+        except (KeyError, TypeError):
+            raise ModelLoadError(f"{where}: bad 'uncertain' (it must hold numbers 'low' and 'high', got "
+                                 f"{stored!r})") from None
+        return cls.checked(float(meta.get("threshold", 0.5)), band, where)

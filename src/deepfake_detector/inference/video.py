@@ -61,16 +61,17 @@ class VideoOptions:
 
 def video_verdict(predictor: Predictor) -> tuple[VerdictRule, str]:
     """The verdict rule for videos (threshold and uncertain band) and where it comes from."""
-    if predictor.meta.get("video_threshold") is not None:
-        where = str(Path(predictor.meta.get("path") or ".") / "model.json")
-        return (VerdictRule.from_meta(predictor.meta, "video_threshold", "video_uncertain", where),
-                "video validation")
+    meta = predictor.meta
+    if meta.video_threshold is not None:
+        band = meta.video_uncertain
+        return (VerdictRule.checked(meta.video_threshold, band and (band.low, band.high), predictor.meta_file,
+                                    "video_uncertain"), "video validation")
     return predictor.verdict, "photo threshold (no video threshold stored for this model)"
 
 
 def details_verdict(video: dict) -> VerdictRule:
     """The rule a video Prediction was labelled with, from its ``video`` details."""
-    return VerdictRule.from_meta(video, where="video details")
+    return VerdictRule.from_meta(video)
 
 
 def confident_mean(scores: np.ndarray) -> float:

@@ -70,7 +70,7 @@ def write_predictions(predictions: list[Prediction], path: str | Path, detector:
     if path.suffix.lower() == ".csv":  # faces, video details, provenance and the band as JSON in one cell each
         write_csv(path, [flat_row(r) for r in rows], COLUMNS)
     else:
-        write_json(path, {"model": detector.meta.get("path"), "inference_engine": detector.engine,
+        write_json(path, {"model": detector.meta.path, "inference_engine": detector.engine,
                           "engine_note": detector.engine_note, **detector.verdict.to_dict(), "predictions": rows})
 
 

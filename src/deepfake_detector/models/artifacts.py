@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +19,15 @@ from torch import nn
 
 from deepfake_detector.data.samples import LABEL_NAMES
 from deepfake_detector.errors import DeepfakeDetectorError, ModelLoadError, first_line
-from deepfake_detector.models import Preprocess, create_model
-from deepfake_detector.models.bundled import (
-    BUNDLED,
-    FORMAT_VERSION,
-    META_FILE,
-    WEIGHTS_FILE,
-    bundled_model_dir,
-    read_meta,
-)
+from deepfake_detector.models import create_model
+from deepfake_detector.models.bundled import BUNDLED, META_FILE, WEIGHTS_FILE, bundled_model_dir, read_meta
+from deepfake_detector.models.meta import FORMAT_VERSION, ModelMeta
 from deepfake_detector.utils.atomic import atomic_path, write_text
 from deepfake_detector.utils.hashing import file_sha256
 
 
 def save_model(model: nn.Module, folder: str | Path, *, name: str, args: dict, threshold: float,
-               info: dict[str, Any] | None = None) -> Path:
+               info: Mapping[str, Any] | None = None) -> Path:
     """Write weights and metadata atomically into ``folder``.
 
     ``model.json`` records the weights' SHA-256 and is written last: a crash between the two writes
@@ -47,23 +42,22 @@ def save_model(model: nn.Module, folder: str | Path, *, name: str, args: dict, t
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp))
         digest = file_sha256(tmp)
-    meta = {
+    meta = ModelMeta.parse({
         "format_version": FORMAT_VERSION,
         "model": {"name": name, "args": {k: v for k, v in args.items() if k != "pretrained"}},
-        "preprocess": model.preprocess.to_dict(),
+        "preprocess": model.preprocess,
         "threshold": threshold,
         "labels": {str(k): v for k, v in LABEL_NAMES.items()},
-        "score": "P(fake) = sigmoid(logit)",
         **info,
         "weights_sha256": digest,
-    }
+    }, where=str(folder / META_FILE))
     write_meta(folder, meta)
     return folder
 
 
-def write_meta(folder: str | Path, meta: dict) -> None:
+def write_meta(folder: str | Path, meta: ModelMeta) -> None:
     """Rewrite ``model.json`` alone (e.g. a new threshold): the weights file is left as it is."""
-    write_text(Path(folder) / META_FILE, json.dumps({k: v for k, v in meta.items() if k != "path"}, indent=2))
+    write_text(Path(folder) / META_FILE, json.dumps(meta.stored(), indent=2))
 
 
 def cast_like(state: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -72,18 +66,18 @@ def cast_like(state: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> d
             for k, v in state.items()}
 
 
-def load_model(folder: str | Path) -> tuple[nn.Module, dict]:
+def load_model(folder: str | Path) -> tuple[nn.Module, ModelMeta]:
     """Rebuild the model by name and load its weights; returns ``(model in eval mode, meta)``."""
     folder = Path(folder)
     meta = read_meta(folder)
-    model = create_model(meta["model"]["name"], **meta["model"].get("args", {}))
+    spec = meta.model
+    model = create_model(spec.name, **spec.args)
     load_saved_weights(model, folder, meta)
     # The saved preprocessing is the contract: a library upgrade must not silently change it.
-    saved = Preprocess.from_dict(meta["preprocess"]) if isinstance(meta.get("preprocess"), dict) else None
-    if saved is not None and saved != model.preprocess:
-        warnings.warn(f"{folder}: this library builds {meta['model']['name']} with other preprocessing than the "
+    if meta.preprocess is not None and meta.preprocess != model.preprocess:
+        warnings.warn(f"{folder}: this library builds {spec.name} with other preprocessing than the "
                       "saved model; using the saved one", stacklevel=2)
-        model.preprocess = saved
+        model.preprocess = meta.preprocess
     return model.eval(), meta
 
 
@@ -92,18 +86,19 @@ def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str |
     model of the same architecture, e.g. a new head on the default detector's fine-tuned encoder blocks. With
     another ``head`` kind than the saved model's, everything but the head is taken."""
     folder = bundled_model_dir(str(source)) if str(source) in BUNDLED else Path(source).expanduser()
-    meta = read_meta(folder)
-    if meta["model"]["name"] != name:
-        raise ModelLoadError(f"{folder}: a '{meta['model']['name']}' model cannot initialise a '{name}' model")
-    saved_head = meta["model"].get("args", {}).get("head", "linear")
-    load_saved_weights(model, folder, meta, skip="head." if head is not None and head != saved_head else None)
+    spec = read_meta(folder).model
+    if spec.name != name:
+        raise ModelLoadError(f"{folder}: a '{spec.name}' model cannot initialise a '{name}' model")
+    saved_head = spec.args.get("head", "linear")
+    load_saved_weights(model, folder, read_meta(folder), skip="head." if head is not None and head != saved_head
+                       else None)
 
 
-def load_saved_weights(model: nn.Module, folder: Path, meta: dict, skip: str | None = None) -> None:
+def load_saved_weights(model: nn.Module, folder: Path, meta: ModelMeta, skip: str | None = None) -> None:
     """Load ``folder``'s weights (checked against ``meta``) into ``model``, but those whose names start with
     ``skip``; one-line ModelLoadError otherwise."""
     try:
-        expected = meta.get("weights_sha256")
+        expected = meta.weights_sha256
         if expected and file_sha256(folder / WEIGHTS_FILE) != expected:
             raise ModelLoadError(f"{folder / WEIGHTS_FILE}: weights do not match {META_FILE} (SHA-256 differs: "
                                  "an interrupted write, or files from two models); save the model again")

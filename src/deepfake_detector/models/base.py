@@ -7,13 +7,16 @@ with parts stored elsewhere (the CLIP encoder, from the weights cache) overrides
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.models.cam import CamTarget, last_conv_target
+
+if TYPE_CHECKING:
+    from deepfake_detector.models.meta import ModelMeta
 
 
 class DetectorModel(nn.Module):
@@ -40,7 +43,7 @@ class DetectorModel(nn.Module):
         """Extra ``model.json`` entries describing weights stored elsewhere (e.g. the encoder's SHA-256)."""
         return {}
 
-    def check_saved_info(self, meta: dict[str, Any]) -> None:
+    def check_saved_info(self, meta: ModelMeta) -> None:
         """Warn when what a saved model was trained with differs from what is loaded now."""
 
     def feature_key(self) -> str | None:

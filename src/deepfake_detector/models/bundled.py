@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from deepfake_detector.errors import ModelLoadError, first_line
+from deepfake_detector.models.meta import ModelMeta
 
 WEIGHTS_FILE = "model.safetensors"
 # The model `predict` uses when none is given (placed by the maintainers, with its MODEL_CARD.md).
@@ -17,10 +18,10 @@ DEFAULT_MODEL_DIR = ASSETS / "default-model"  # the CLIP detector (its encoder c
 FAST_MODEL_DIR = ASSETS / "fast-model"  # MobileNetV2, self-contained: the fallback, and `--model fast`
 BUNDLED = {"default": "DEFAULT_MODEL_DIR", "fast": "FAST_MODEL_DIR"}  # --model NAME -> folder
 META_FILE = "model.json"
-FORMAT_VERSION = 1
 
 
-def read_meta(folder: str | Path) -> dict:
+def read_meta(folder: str | Path) -> ModelMeta:
+    """A model folder's ``model.json``, validated; a one-line ModelLoadError naming what is wrong."""
     folder = Path(folder)
     meta_path = folder / META_FILE
     if not folder.exists():
@@ -28,15 +29,12 @@ def read_meta(folder: str | Path) -> dict:
     if not meta_path.is_file():
         raise ModelLoadError(f"{folder}: not a saved model (no {META_FILE}); pass a folder written by 'train'")
     try:
-        meta = json.loads(meta_path.read_text())
+        data = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"{meta_path}: corrupt model metadata ({first_line(exc)})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict) or "name" not in meta["model"]:
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict) or "name" not in data["model"]:
         raise ModelLoadError(f"{meta_path}: not model metadata (expected an object with model.name)")
-    if int(meta.get("format_version", 1)) > FORMAT_VERSION:
-        raise ModelLoadError(f"{meta_path}: written by a newer deepfake-detector (format "
-                             f"{meta['format_version']} > {FORMAT_VERSION}); upgrade to load it")
-    return meta
+    return ModelMeta.parse(data, where=str(meta_path)).at(str(folder))
 
 
 def bundled_model_dir(name: str = "default") -> Path:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import timm
 import torch
@@ -42,6 +42,9 @@ from deepfake_detector.utils.hashing import file_sha256
 HUB_TAG = "openai"  # timm's own copy of the same OpenAI weights, for users online
 DEPTH = 12
 WIDTH = 768
+
+if TYPE_CHECKING:
+    from deepfake_detector.models.meta import ModelMeta
 
 
 def clip_preprocess(vit: nn.Module) -> Preprocess:
@@ -169,9 +172,9 @@ class ClipDetector(BackboneAndHead):
         return {"encoder": {"arch": TIMM_ARCH, "sha256": self.encoder_sha256,
                             "source": "OpenAI CLIP ViT-B/16 (MIT); see docs/pretrained.md"}}
 
-    def check_saved_info(self, meta: dict[str, Any]) -> None:
+    def check_saved_info(self, meta: ModelMeta) -> None:
         """Warn when the encoder weights differ from the ones the head was trained on."""
-        trained_on = (meta.get("encoder") or {}).get("sha256")
+        trained_on = (meta.encoder or {}).get("sha256")
         if trained_on and self.encoder_sha256 != trained_on:
             warnings.warn(f"this CLIP detector's head was trained on encoder weights {trained_on[:16]}..., but "
                           f"the encoder loaded now is {str(self.encoder_sha256)[:16]}...: scores may differ",

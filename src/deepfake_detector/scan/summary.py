@@ -56,7 +56,7 @@ def decision(summary: dict[str, Any]) -> str:
     if summary["threshold"] is None:
         return "threshold n/a"
     return VerdictRule.from_meta({"threshold": summary["threshold"], "uncertain": summary.get("uncertain_band")},
-                                 where=summary["out"]).describe(4)
+                                 summary["out"]).describe(4)
 
 
 def format_summary(summary: dict[str, Any]) -> str:

@@ -91,7 +91,7 @@ def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000, thr
 
     from deepfake_detector.inference.loading import load_predictor
 
-    service = Service(load_predictor(model, backend), threads, provenance=provenance)
+    service = Service(load_predictor(model, backend, threads=threads), threads, provenance=provenance)
     predictor = service.predictor
     print(f"serving {service.model_id} on http://{host}:{port}/  (POST /v1/predict, GET /health)")
     print(f"engine: {predictor.engine}" + (f" ({predictor.engine_note})" if predictor.engine_note else ""))

@@ -1,8 +1,14 @@
 """The upload page served at ``/``: pick a photo or a video, see the verdict, P(fake), faces, provenance and the
 heatmap; a video plays beside its P(fake) timeline."""
 
+from __future__ import annotations
+
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deepfake_detector.models.meta import ModelMeta
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deepfake-detector</title>
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -65,17 +71,17 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
 </script></body></html>"""
 
 
-def model_note(meta: dict) -> str:
+def model_note(meta: ModelMeta) -> str:
     """The served model in words, from its model.json: run name, architecture and training data (folder names,
     not the trainer's paths)."""
-    arch = meta["model"]["name"]
-    name = f"the model {meta['run_name']} ({arch})" if meta.get("run_name") else f"a {arch} model"
-    data = (meta.get("training") or {}).get("data")
+    arch = meta.model.name if meta.model else "detector"
+    name = f"the model {meta.run_name} ({arch})" if meta.run_name else f"a {arch} model"
+    data = meta.training.data if meta.training else None
     if not data:
         return name
     return f"{name} trained on {' + '.join(Path(part).name for part in str(data).split(' + '))}"
 
 
-def upload_page(meta: dict) -> str:
+def upload_page(meta: ModelMeta) -> str:
     """The page, its footnote describing the model served (``meta``: its model.json)."""
     return PAGE.replace("MODEL_NOTE", html.escape(model_note(meta)))

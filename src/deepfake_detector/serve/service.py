@@ -63,7 +63,8 @@ class ServiceBusy(Exception):
 
 class Service:
     """Wraps a predictor for concurrent requests: at most MAX_CONCURRENT_DECODES images are decoded at
-    once, and inference is serialised by a lock. ``threads``: torch's threads, whenever torch scores or explains."""
+    once, and inference is serialised by a lock. ``threads``: torch's threads, whenever torch scores or explains
+    (a torch-free engine gets them at load: ``load_predictor(..., threads=)``)."""
 
     def __init__(self, predictor: Predictor, threads: int | None = None,
                  max_decodes: int = MAX_CONCURRENT_DECODES, max_video_seconds: float = MAX_VIDEO_SECONDS,
