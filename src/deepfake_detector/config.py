@@ -143,6 +143,9 @@ class AugmentConfig(_Strict):
     # Each named history (data/histories.py: a fake source's own processing, e.g. sdxl-tile) adds a copy of
     # every training image put through it, both classes alike, so that history is no evidence of a fake.
     histories: list[HistoryName] = Field(default_factory=list)
+    # A copy of every training image cut to its face as predict cuts it (training/face_view.py), both classes
+    # alike, so the head knows the framing it is asked about by default.
+    face_crops: bool = False
     blend: BlendConfig = Field(default_factory=BlendConfig)
 
     @field_validator("recompress")

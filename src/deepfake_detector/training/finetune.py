@@ -41,6 +41,7 @@ from deepfake_detector.models.feature_store import FeatureStore, row_key
 from deepfake_detector.models.transfer import MaxOfHeads
 from deepfake_detector.models.weights.fetch import cache_dir
 from deepfake_detector.training.blend_view import BlendView
+from deepfake_detector.training.face_view import VIEW_NAME, FaceCropView
 from deepfake_detector.training.module import BinaryDetectorModule
 
 
@@ -162,12 +163,15 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     # augment.histories: every training image through each fake source's own processing, both classes alike.
     histories = {h.view_name: ImageDataset(splits.train, pre, augmented, cache=cache, progress=progress, perturb=h)
                  for h in parse_histories(cfg.augment.histories)}
+    # augment.face_crops: every training image framed as predict frames it (its face's crop), both classes alike.
+    framed = ({VIEW_NAME: ImageDataset(splits.train, pre, augmented, cache=cache, progress=progress,
+                                       perturb=FaceCropView())} if cfg.augment.face_crops else {})
     # augment.blend: fake copies of the real training faces, a face blended into each (face swaps' traces).
     reals = [s for s in splits.train if s.label == REAL]
     blended = {blend_view_name(cfg.augment.blend, v, seed): ImageDataset(
         blended_samples(reals), pre, augmented, cache=cache, progress=progress,
         perturb=BlendView(cfg.augment.blend, [s.path for s in reals], seed, v)) for v in range(cfg.augment.blend.views)}
-    copies = [*recompressed.values(), *processed.values(), *histories.values(), *blended.values()]
+    copies = [*recompressed.values(), *processed.values(), *histories.values(), *framed.values(), *blended.values()]
     datasets = [train_set, val_set, *copies]
     if t.finetune != "frozen":
         if isinstance(model.head, MaxOfHeads):
@@ -192,6 +196,7 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
               *((d, f"train, JPEG q{q}", f"jpeg{q}") for q, d in recompressed.items()),
               *((d, f"train, processed view {v + 1}", name) for v, (name, d) in enumerate(processed.items())),
               *((d, f"train, history {name}", name) for name, d in histories.items()),
+              *((d, "train, face crops", name) for name, d in framed.items()),
               *((d, f"train, blended view {v + 1}", name) for v, (name, d) in enumerate(blended.items()))]
     plain = build_transform(pre)
     views = [(d, extract_features(model.backbone, d.with_transform(plain), bs, workers, progress, f"Features: {desc}",
