@@ -65,7 +65,7 @@ def flags_line() -> str:
 def run(settings: Settings, model: str | None = None) -> list[Row]:
     """Engines for ``model`` (a folder; None: the bundled default model) on ``settings.n_images`` test images."""
     detector = Detector.load(model, device="cpu", backend="torch")
-    folder = Path(detector.meta["path"])
+    folder = Path(detector.meta.path)
     onnx_path = load_onnx_backend(detector, folder).path  # the export every non-torch engine runs
     meta = detector.meta
     pre: Preprocess = detector.preprocess

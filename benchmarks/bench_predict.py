@@ -113,7 +113,7 @@ def run(settings: Settings, models: tuple[str, ...] = MODELS) -> list[Row]:
         start = time.perf_counter()
         detector.predict(files, faces="off")
         score_s = time.perf_counter() - start
-        rows.append(Row("predict", f"predict --faces off, {model} model ({detector.meta['model']['name']}, "
+        rows.append(Row("predict", f"predict --faces off, {model} model ({detector.meta.model.name}, "
                                    f"{n} images)", n / seconds,
                         f"wall {seconds:.1f} s incl. start-up; in-process: load {load_s:.1f} s, "
                         f"decode+score {n / score_s:.1f} img/s; backend {'onnx' if detector.runner else 'torch'}"))
