@@ -33,7 +33,8 @@ class Scored:
 def as_alter(perturb: PerturbFn) -> Alter:
     """A perturbation of decoded uint8 tensors ``(3, H, W)`` applied to the pipeline's arrays ``(H, W, 3)``."""
     def alter(image: np.ndarray, index: int) -> np.ndarray:
-        changed = perturb(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1), index)
+        # a copy: decoded arrays are read-only views of Pillow's buffer
+        changed = perturb(torch.from_numpy(np.array(image)).permute(2, 0, 1), index)
         return np.ascontiguousarray(changed.permute(1, 2, 0).numpy())
     return alter
 
