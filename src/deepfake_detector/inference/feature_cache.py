@@ -33,7 +33,7 @@ class CachedFeatures:
     def __init__(self, model: BackboneAndHead, store: FeatureStore) -> None:
         self.model = model
         self.store = store
-        self.name = "torch-cpu-fp32+feature-cache"
+        self.name = f"torch-{next(model.parameters()).device.type}-fp32+feature-cache"
 
     @staticmethod
     def input_key(row: torch.Tensor) -> str:
