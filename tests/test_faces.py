@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from deepfake_detector import Detector
+from deepfake_detector.errors import ModelLoadError
 from deepfake_detector.faces import Face, FaceDetector, Region, crop_regions, face_region
 from deepfake_detector.faces.locate import NO_FACE, locate
 from deepfake_detector.inference.analyze import load_input
@@ -67,12 +68,49 @@ def test_no_face_falls_back_to_the_whole_image(tiny_model: Path, tmp_path: Path)
         detector.predict([noise], faces="yes")
 
 
-def test_small_face_is_warned() -> None:
-    class OneSmallFace:
-        def detect(self, image: np.ndarray) -> list[Face]:
-            return [Face((100, 100, 20, 24), 0.99)]
+class FixedFaces:
+    """A face detector that finds the given boxes in every image."""
 
-    where = locate(np.zeros((600, 800, 3), dtype=np.uint8), "auto", OneSmallFace(), Preprocess((128, 128)))
+    def __init__(self, *boxes: tuple[int, int, int, int]) -> None:
+        self.boxes = boxes
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        return [Face(box, 0.99) for box in self.boxes]
+
+
+def test_a_photo_can_be_scored_whole_as_well_as_by_its_faces() -> None:
+    image, pre = np.zeros((600, 800, 3), dtype=np.uint8), Preprocess((128, 128))
+    faces_only = locate(image, "auto", FixedFaces((100, 100, 200, 200)), pre)
+    assert faces_only.image is None and faces_only.scored == faces_only.regions == [Region(60, 60, 280, 280)]
+    both = locate(image, "auto", FixedFaces((100, 100, 200, 200)), pre, with_image=True)
+    assert both.regions == faces_only.regions and both.scored == [Region(60, 60, 280, 280), Region(0, 0, 800, 600)]
+    square = np.zeros((256, 256, 3), dtype=np.uint8)  # an aligned face photo: its face's region is the photo
+    aligned = locate(square, "auto", FixedFaces((40, 30, 190, 200)), pre, with_image=True)
+    assert aligned.scored == [Region(0, 0, 256, 256)]
+    none = locate(image, "auto", FixedFaces(), pre, with_image=True)  # no face: the whole image, once
+    assert none.scored == [Region(0, 0, 800, 600)] and none.warning == NO_FACE
+    assert locate(image, "off", None, pre, with_image=True).scored == [Region(0, 0, 800, 600)]
+
+
+def test_a_model_framed_faces_plus_image_takes_the_max_of_faces_and_photo(tiny_model: Path) -> None:
+    detector = Detector.load(tiny_model, device="cpu")
+    a, b = (load_input(p)[1] for p in REAL_1024[:2])
+    pair = np.concatenate([a, b], axis=1)
+    faces_only = detector.predict(pair)[0]
+    assert detector.meta.framing == "faces" and faces_only.image_p_fake is None
+    detector.meta = detector.meta.updated({"framing": "faces+image"})
+    both = detector.predict(pair)[0]
+    assert [f["p_fake"] for f in both.faces] == pytest.approx([f["p_fake"] for f in faces_only.faces])
+    assert both.image_p_fake == pytest.approx(detector.predict(pair, faces="off")[0].p_fake, abs=1e-6)
+    assert both.p_fake == pytest.approx(max(both.image_p_fake, *(f["p_fake"] for f in both.faces)))
+    assert detector.predict(pair, faces="off")[0].image_p_fake is None  # faces off: the photo is the one region
+    with pytest.raises(ModelLoadError, match="framing"):
+        detector.meta.updated({"framing": "whole"})
+
+
+def test_small_face_is_warned() -> None:
+    where = locate(np.zeros((600, 800, 3), dtype=np.uint8), "auto", FixedFaces((100, 100, 20, 24)),
+                   Preprocess((128, 128)))
     assert where.regions == [Region(93, 95, 34, 34)]  # 24 px box + 40% margin
     assert "much smaller than the model input (128 px)" in where.warning
 

@@ -85,19 +85,21 @@ def test_calibrate_a_saved_model_then_evaluate_per_source_and_group(tmp_path: Pa
     write_splits(model / "splits.csv", Splits([], valid, test, True))
 
     assert main(["calibrate", str(model), "--threshold", "fpr:0.1@worst-source", "--uncertain", "0.95",
-                 "--no-temperature", "--quiet"]) == 0
+                 "--no-temperature", "--framing", "faces+image", "--quiet"]) == 0
     printed = capsys.readouterr().out
     meta = json.loads((model / "model.json").read_text())
     assert (model / "model.safetensors").read_bytes() == weights  # model.json alone rewritten
     selection, band = meta["threshold_selection"], meta["uncertain"]
     assert meta["threshold_policy"] == "fpr:0.1@worst-source" and selection["n"] == len(valid)
+    assert meta["framing"] == "faces+image" and "framing: faces+image" in printed
     assert set(selection["val_fpr_by_source"]) == {"140k", "utkface"}
     assert max(selection["val_fpr_by_source"].values()) <= 0.1
     assert band["low"] <= meta["threshold"] <= band["high"] and band["policy"] == "accuracy:0.95"
     assert band["selection"]["confident_accuracy"] >= 0.95
     assert f"threshold: {meta['threshold']:.6f} (fpr:0.1@worst-source)" in printed and "utkface" in printed
 
-    # The stored operating point, checked against what predict gives the validation photos (faces as calibrated).
+    # The stored operating point, checked against what predict gives the validation photos (faces as calibrated,
+    # and each photo also scored whole, as the model's framing now says).
     from deepfake_detector import Detector
 
     assert selection["faces"] == "auto"

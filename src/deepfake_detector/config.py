@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from deepfake_detector.errors import ConfigError, first_line
+from deepfake_detector.faces.modes import FACES_ONLY, Framing
 
 # Decision-threshold policies (evaluation/thresholds.py applies them to validation scores).
 POLICY_HELP = ("a number in (0, 1) such as 0.5, 'youden', 'eer', 'fpr:<target>' such as fpr:0.05, or "
@@ -175,6 +176,9 @@ class TrainConfig(_Strict):
     # An "uncertain" band around the threshold, chosen on validation after it (evaluation/uncertainty.py):
     # the narrowest band outside which verdicts are right this often (e.g. 0.98); null: no band.
     uncertain: float | None = Field(None, gt=0.5, le=1)
+    # How predict looks at a photo whose faces it finds (stored in model.json; calibration scores that way):
+    # "faces" (each face's crop) or "faces+image" (and the whole photo too; image score: the largest).
+    framing: Framing = FACES_ONLY
     # Transfer learning, for models with a pretrained backbone (see training/finetune.py): "full" trains
     # everything (backbone LR = lr * backbone_lr_scale); "frozen" caches the backbone's features once
     # (feature_views passes: the first clean, the rest augmented) and trains only the head; "staged"

@@ -6,7 +6,7 @@ import argparse
 
 from deepfake_detector.cli.common import positive_int
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.faces.modes import FACE_MODES
+from deepfake_detector.faces.modes import FACE_MODES, FRAMINGS
 
 BAND_OFF = "none"
 
@@ -33,11 +33,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         detector, point = recalibrate(args.model, policy=args.threshold, uncertain=args.uncertain,
                                       temperature_scaling=args.temperature, splits=args.splits, faces=args.faces,
-                                      batch_size=args.batch_size, progress=not args.quiet)
+                                      framing=args.framing, batch_size=args.batch_size, progress=not args.quiet)
     except ValueError as exc:  # e.g. a validation split holding one class only
         raise DeepfakeDetectorError(f"{args.model}: {exc}") from None
     choice = point.choice
     print(f"chosen on {point.n} validation images; written to {detector.meta_file}")
+    print(f"framing: {detector.meta.framing}")
     print(f"temperature: {'none' if point.temperature is None else f'{point.temperature:.4f}'}")
     rates = "" if choice.val_tpr is None else f": validation TPR {choice.val_tpr:.4f}, FPR {choice.val_fpr:.4f}"
     print(f"threshold: {point.threshold:.6f} ({choice.policy}){rates}")
@@ -71,6 +72,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--faces", choices=FACE_MODES,
                    help="score the validation photos as predict does with --faces (default: as the model was "
                         "calibrated before, else auto)")
+    p.add_argument("--framing", choices=FRAMINGS,
+                   help="how predict looks at a photo with faces: 'faces' (their crops) or 'faces+image' (and the "
+                        "whole photo; its score is the largest); stored in model.json (default: as the model is)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)

@@ -28,6 +28,7 @@ from deepfake_detector.evaluation.uncertainty import (
     choose_band,
     stored_band,
 )
+from deepfake_detector.faces.modes import Framing
 from deepfake_detector.inference.detector import Detector, FallbackWarning
 from deepfake_detector.models.meta import ModelMeta
 
@@ -108,13 +109,15 @@ def stored_band_target(meta: ModelMeta) -> float | None:
 
 def recalibrate(model: str | Path, *, policy: str | None = None,
                 uncertain: float | Literal["off"] | None = None, temperature_scaling: bool | None = None,
-                splits: str | Path | None = None, faces: str | None = None, batch_size: int = 64,
+                splits: str | Path | None = None, faces: str | None = None, framing: Framing | None = None,
+                batch_size: int = 64,
                 progress: bool = True) -> tuple[Detector, OperatingPoint]:
     """Choose a saved model's operating point again on its own validation split and rewrite its model.json
     (atomically; the weights stay as they are).
 
     ``None`` keeps what the model has: its ``threshold_policy``, its band's target, whether it is
-    temperature-scaled, how its validation photos were scored (``faces``); ``uncertain="off"`` removes the band.
+    temperature-scaled, how its validation photos were scored (``faces``), how it frames a photo (``framing``,
+    stored with the new operating point); ``uncertain="off"`` removes the band.
     ``splits``: another ``splits.csv`` whose ``valid`` rows to use (default: the run's own); they must be images
     the model was not trained on.
     """
@@ -138,6 +141,8 @@ def recalibrate(model: str | Path, *, policy: str | None = None,
         temperature_scaling = meta.temperature is not None
     faces = faces or (meta.threshold_selection and meta.threshold_selection.faces) or "auto"
     before = meta.temperature
+    if framing is not None:
+        detector.meta = meta.updated({"framing": framing})
     point = calibrate_detector(detector, valid, policy, temperature_scaling=temperature_scaling,
                                uncertain=target, require_band=True, faces=faces, batch_size=batch_size,
                                progress=progress)

@@ -1,4 +1,4 @@
-"""Where to look in a photo: every detected face (square, with margin), or the whole image."""
+"""Where to look in a photo: every detected face (square, with margin), or the whole image, or both."""
 
 from __future__ import annotations
 
@@ -18,11 +18,20 @@ SMALL_FACE = 0.5
 
 @dataclass
 class Located:
-    """The regions to score, the faces behind them (empty: whole image) and a warning, if any."""
+    """The regions to score, the faces behind them (empty: whole image) and a warning, if any.
+
+    ``image``: the whole image, scored as well as its faces (a model whose ``framing`` is ``faces+image``);
+    it is scored last, after the face regions."""
 
     regions: list[Region]
     faces: list[Face]
     warning: str | None = None
+    image: Region | None = None
+
+    @property
+    def scored(self) -> list[Region]:
+        """Every region that is scored, in order: the faces' (or the whole image), then ``image`` if set."""
+        return [*self.regions, *([self.image] if self.image else [])]
 
 
 def check_mode(faces: str) -> str:
@@ -32,8 +41,11 @@ def check_mode(faces: str) -> str:
 
 
 def locate(image: np.ndarray, faces: str, detector: FaceDetector | None, preprocess: Preprocess,
-           margin: float = FACE_MARGIN) -> Located:
-    """Regions of an RGB ``image`` (H, W, 3) to score: one per face with ``faces="auto"``, else the whole image."""
+           margin: float = FACE_MARGIN, with_image: bool = False) -> Located:
+    """Regions of an RGB ``image`` (H, W, 3) to score: one per face with ``faces="auto"``, else the whole image.
+
+    ``with_image``: when faces are found, the whole image is scored too (unless a face's region already is it).
+    """
     if check_mode(faces) == "off" or detector is None:
         return Located([whole_image(image)], [])
     found = detector.detect(image)
@@ -47,4 +59,5 @@ def locate(image: np.ndarray, faces: str, detector: FaceDetector | None, preproc
     if small < SMALL_FACE * side:
         warning = (f"a face crop is only {small} px wide, much smaller than the model input ({side} px): "
                    "it is upscaled and its score is less reliable")
-    return Located(regions, found, warning)
+    whole = whole_image(image)
+    return Located(regions, found, warning, whole if with_image and whole not in regions else None)

@@ -22,6 +22,7 @@ from deepfake_detector.data.preprocess import size_warning
 from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.crop import crop_regions
 from deepfake_detector.faces.locate import Located, check_mode, locate
+from deepfake_detector.faces.modes import FACES_AND_IMAGE
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.provenance.combine import decide
 
@@ -52,12 +53,13 @@ def _face_rows(predictor: Predictor, located: Located, scores: list[float], face
 
 def to_prediction(predictor: Predictor, path: str | None, image: np.ndarray, located: Located,
                   scores: list[float], faces: str) -> Prediction:
-    """Image score = max over its regions; warnings of the framing and of a tiny image."""
+    """Image score = max over its regions (its faces, and the whole image if scored with them); warnings of the
+    framing and of a tiny image."""
     p = max(scores)
     small = size_warning(*image.shape[:2], predictor.preprocess.input_size)
     warning = "; ".join(w for w in (small, located.warning) if w) or None
     return Prediction(path, p, predictor.label_for(p), None, _face_rows(predictor, located, scores, faces),
-                      warning)
+                      warning, image_p_fake=scores[-1] if located.image else None)
 
 
 def with_provenance(prediction: Prediction, provenance: Provenance | None) -> Prediction:
@@ -76,7 +78,7 @@ def score_located(predictor: Predictor, images: list[np.ndarray], located: list[
                   batch_size: int = 32) -> list[list[float]]:
     """P(fake) of every region of every image, the crops of all images batched together."""
     preprocess = predictor.preprocess
-    crops = [crop_regions(image, where.regions, preprocess) for image, where in zip(images, located, strict=True)]
+    crops = [crop_regions(image, where.scored, preprocess) for image, where in zip(images, located, strict=True)]
     if not crops:
         return []
     flat = np.concatenate(crops)
@@ -86,10 +88,12 @@ def score_located(predictor: Predictor, images: list[np.ndarray], located: list[
     return [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def locate_in(predictor: Predictor, image: np.ndarray, faces: str) -> Located:
-    """Where to look in one image: its faces (``faces="auto"``) or the whole of it."""
+def locate_in(predictor: Predictor, image: np.ndarray, faces: str, photo: bool = True) -> Located:
+    """Where to look in one image: its faces (``faces="auto"``) or the whole of it. A photo (not a video
+    frame, whose evidence is its face tracks) is also scored whole when the model's ``framing`` says so."""
     face_detector = predictor.face_detector if check_mode(faces) == "auto" else None
-    return locate(image, faces, face_detector, predictor.preprocess)
+    return locate(image, faces, face_detector, predictor.preprocess,
+                  with_image=photo and predictor.meta.framing == FACES_AND_IMAGE)
 
 
 def analyze_image(predictor: Predictor, image: np.ndarray, faces: str = "auto",

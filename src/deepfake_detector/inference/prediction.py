@@ -36,6 +36,9 @@ class Prediction:
     # "detector" (the model's score); None when the file could not be read
     reason: str | None = None
     provenance: dict | None = None  # what the file says about its origin (provenance/read.py); None: not read
+    # the whole photo's own P(fake), when the model scores it along with its faces (model.json "framing":
+    # "faces+image"); p_fake is the largest of it and the faces'. None: not scored separately
+    image_p_fake: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -116,7 +116,7 @@ def predict_video(predictor: Predictor, path: str | Path, faces: str = "auto", o
         return Prediction(str(path), None, None, str(exc))
     images = [f.image for f in sampled.frames]
     with ThreadPoolExecutor(max_workers=2) as pool:  # as for photos: MTCNN in two threads
-        located = list(pool.map(lambda image: locate_in(predictor, image, faces), images))
+        located = list(pool.map(lambda image: locate_in(predictor, image, faces, photo=False), images))
     scores = score_located(predictor, images, located, batch_size)
     warnings = list(sampled.warnings)
     tracks = _tracks(sampled, located, scores) if faces == "auto" else []

@@ -153,11 +153,12 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     }
     # Operating point (optional temperature, threshold policy, optional uncertain band) from the validation
     # split only. `model` is the full model (backbone + head) even when only the head was trained.
-    point = calibrate_detector(Detector(model.cpu(), {}, "cpu"), splits.valid, cfg.train.threshold,
+    framing = {"framing": cfg.train.framing}  # how predict frames photos: calibration scores them that way
+    point = calibrate_detector(Detector(model.cpu(), framing, "cpu"), splits.valid, cfg.train.threshold,
                                temperature_scaling=cfg.train.temperature_scaling, uncertain=cfg.train.uncertain,
                                progress=progress)
     save_model(model.cpu(), out, name=cfg.model.name, args=cfg.model.args, threshold=point.threshold,
-               info=info | point.to_meta())
+               info=info | framing | point.to_meta())
     detector = Detector.load(out, device="cpu")
     with replaced_folder(out / "eval-valid", "evaluation") as tmp:
         validation = evaluate_samples(detector, splits.valid, tmp, title=f"Validation: {cfg.name}",
