@@ -6,7 +6,7 @@ import argparse
 
 from deepfake_detector.cli.common import positive_int
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.faces.modes import FACE_MODES, FRAMINGS
+from deepfake_detector.faces.modes import FACE_MODES, FACES_ONLY, FRAMINGS
 
 BAND_OFF = "none"
 
@@ -38,7 +38,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise DeepfakeDetectorError(f"{args.model}: {exc}") from None
     choice = point.choice
     print(f"chosen on {point.n} validation images; written to {detector.meta_file}")
-    print(f"framing: {detector.meta.framing}")
+    print(f"framing: {detector.meta.framing or FACES_ONLY}")
     print(f"temperature: {'none' if point.temperature is None else f'{point.temperature:.4f}'}")
     rates = "" if choice.val_tpr is None else f": validation TPR {choice.val_tpr:.4f}, FPR {choice.val_fpr:.4f}"
     print(f"threshold: {point.threshold:.6f} ({choice.policy}){rates}")
