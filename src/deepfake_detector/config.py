@@ -10,7 +10,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from deepfake_detector.errors import ConfigError, first_line
-from deepfake_detector.faces.modes import FACES_ONLY, Framing
 
 # Decision-threshold policies (evaluation/thresholds.py applies them to validation scores).
 POLICY_HELP = ("a number in (0, 1) such as 0.5, 'youden', 'eer', 'fpr:<target>' such as fpr:0.05, or "
@@ -38,6 +37,12 @@ def parse_policy(policy: str | float) -> str:
     return f"{prefix}{value:g}{suffix}"
 
 
+
+# How a model looks at a photo when predict searches its faces (model.json "framing"): its faces only, or its
+# faces and the whole photo (image score: the largest). Video frames are always scored by their faces.
+FACES_ONLY, FACES_AND_IMAGE = "faces", "faces+image"
+Framing = Literal["faces", "faces+image"]
+FRAMINGS = (FACES_ONLY, FACES_AND_IMAGE)
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from deepfake_detector.cli.common import positive_int
+from deepfake_detector.config import FACES_ONLY, FRAMINGS
 from deepfake_detector.errors import DeepfakeDetectorError
-from deepfake_detector.faces.modes import FACE_MODES, FACES_ONLY, FRAMINGS
+from deepfake_detector.faces.modes import FACE_MODES
 
 BAND_OFF = "none"
 

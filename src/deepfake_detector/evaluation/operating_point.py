@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from deepfake_detector.config import Framing
 from deepfake_detector.data.samples import Sample
 from deepfake_detector.data.splits import SPLITS_FILE, read_splits
 from deepfake_detector.errors import DatasetError, ModelLoadError
@@ -28,7 +29,6 @@ from deepfake_detector.evaluation.uncertainty import (
     choose_band,
     stored_band,
 )
-from deepfake_detector.faces.modes import Framing
 from deepfake_detector.inference.detector import Detector, FallbackWarning
 from deepfake_detector.models.meta import ModelMeta
 

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
+from deepfake_detector.config import FACES_AND_IMAGE
 from deepfake_detector.data.arrays import to_uint8_hwc
 from deepfake_detector.data.pillow_decode import decode_rgb_array, read_bytes
 from deepfake_detector.data.preprocess import size_warning
 from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.crop import crop_regions
 from deepfake_detector.faces.locate import Located, check_mode, locate
-from deepfake_detector.faces.modes import FACES_AND_IMAGE
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.provenance.combine import decide
 

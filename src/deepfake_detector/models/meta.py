@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from deepfake_detector.config import Framing
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ModelLoadError
-from deepfake_detector.faces.modes import Framing
 
 FORMAT_VERSION = 1
 
@@ -88,7 +88,7 @@ class ModelMeta(_Open):
     threshold_policy: str | None = None
     threshold_selection: ThresholdSelection | None = None
     uncertain: StoredBand | None = None
-    framing: Framing | None = None  # how predict frames a photo (faces/modes.py); None: faces only
+    framing: Framing | None = None  # how predict frames a photo (config.py); None: faces only
     video_threshold: float | None = None
     video_threshold_selection: dict[str, Any] | None = None
     video_uncertain: StoredBand | None = None
