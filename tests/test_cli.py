@@ -61,8 +61,8 @@ def test_predict_cli_files_folders_globs_and_bad_files(trained_run, tmp_path: Pa
     with out_csv.open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 13 and list(rows[0]) == ["path", "p_fake", "label", "error", "faces", "warning", "video",
-                                                  "reason", "provenance", "model_id", "threshold", "uncertain",
-                                                  "inference_engine"]
+                                                  "reason", "provenance", "image_p_fake", "model_id", "threshold",
+                                                  "uncertain", "inference_engine"]
     assert all(len(json.loads(r["faces"])) == 1 for r in rows if r["path"] != str(bad))  # one face each
     broken = [r for r in rows if r["path"] == str(bad)][0]
     assert broken["p_fake"] == "" and "corrupt" in broken["error"]
