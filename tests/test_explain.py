@@ -122,3 +122,17 @@ def test_predict_report_is_self_contained(tiny_model: Path, tmp_path: Path) -> N
     assert not re.search(r"(src|href)=[\"']https?:", page)  # opens offline
     assert "<script>" in page and "onclick" in page and "unreadable<b>1</b>" in page
     assert len(list(cams.glob("*.png"))) == 1
+
+
+def test_a_photo_scored_whole_is_explained_whole_too(tiny_model: Path) -> None:
+    detector = Detector.load(tiny_model, device="cpu")
+    face = load_input(FACE)[1]
+    wide = np.concatenate([face, np.full_like(face, 128)], axis=1)  # one face, then a grey half no face crop holds
+    detector.meta = detector.meta.updated({"framing": "faces+image", "threshold": 0.0})  # every region: "fake"
+    prediction = detector.predict([wide])[0]
+    assert len(prediction.faces) == 1 and prediction.image_p_fake is not None
+    crop = prediction.faces[0]["crop"]
+    heatmap = explain_prediction(detector, wide, prediction).heatmap
+    outside = heatmap[:, crop[0] + crop[2]:]  # right of the face's crop: only the whole-photo region covers it
+    assert_heatmap(heatmap, wide)
+    assert outside.size and outside.max() > 0

@@ -37,12 +37,12 @@ def parse_policy(policy: str | float) -> str:
     return f"{prefix}{value:g}{suffix}"
 
 
-
 # How a model looks at a photo when predict searches its faces (model.json "framing"): its faces only, or its
 # faces and the whole photo (image score: the largest). Video frames are always scored by their faces.
 FACES_ONLY, FACES_AND_IMAGE = "faces", "faces+image"
 Framing = Literal["faces", "faces+image"]
 FRAMINGS = (FACES_ONLY, FACES_AND_IMAGE)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

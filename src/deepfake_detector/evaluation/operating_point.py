@@ -110,8 +110,7 @@ def stored_band_target(meta: ModelMeta) -> float | None:
 def recalibrate(model: str | Path, *, policy: str | None = None,
                 uncertain: float | Literal["off"] | None = None, temperature_scaling: bool | None = None,
                 splits: str | Path | None = None, faces: str | None = None, framing: Framing | None = None,
-                batch_size: int = 64,
-                progress: bool = True) -> tuple[Detector, OperatingPoint]:
+                batch_size: int = 64, progress: bool = True) -> tuple[Detector, OperatingPoint]:
     """Choose a saved model's operating point again on its own validation split and rewrite its model.json
     (atomically; the weights stay as they are).
 

@@ -104,12 +104,16 @@ def overlay_png(explanation: Explanation, side: int = DISPLAY_SIDE) -> bytes:
 
 
 def explain_prediction(detector: Detector, image: np.ndarray, prediction: Prediction) -> Explanation:
-    """Explain the regions a Prediction scored (its face crops, else the whole image)."""
+    """Explain the regions a Prediction scored (its face crops, and the whole image when it was scored too;
+    else the whole image)."""
     from deepfake_detector.faces.crop import whole_image
 
     if prediction.faces:
         regions = [Region(*f["crop"]) for f in prediction.faces]
         fake = [detector.label_for(f["p_fake"]) != REAL for f in prediction.faces]
+        if prediction.image_p_fake is not None:  # framing faces+image: the photo's own score may be the verdict's
+            regions.append(whole_image(image))
+            fake.append(detector.label_for(prediction.image_p_fake) != REAL)
     else:
         regions, fake = [whole_image(image)], [prediction.label != REAL]
     return explain_image(detector, image, regions, fake)

@@ -57,6 +57,8 @@ document.getElementById("form").addEventListener("submit", async function (ev) {
       + band.high.toFixed(3) + ", the range in which this model's verdicts on validation images were too often "
       + "wrong to call a photo real or fake.";
     var n = j.faces === null ? "face search off" : j.faces.length + " face(s)";
+    if (j.image_p_fake !== null && j.image_p_fake !== undefined)
+      n += ", whole photo P(fake) " + j.image_p_fake.toFixed(3);
     if (j.video) {
       n = j.video.frames.length + " frames, " + j.video.tracks.length + " face track(s), " + j.video.aggregate;
       player.src = URL.createObjectURL(file);
