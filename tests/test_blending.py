@@ -117,3 +117,34 @@ def test_a_two_head_model_trains_its_blended_head_on_reals_and_blends_only(tmp_p
     with pytest.raises(ConfigError, match="finetune=frozen"):
         prepare_fit(load_config(None, [*args, "train.finetune=full", "augment.blend.views=1"]),
                     create_model("timm:test_efficientnet", head="max2"), splits, cache=False, progress=False)
+
+
+def test_processed_blends_go_through_the_history_of_their_own_real_photo() -> None:
+    from deepfake_detector.config import load_config
+    from deepfake_detector.data.discovery import discover
+    from deepfake_detector.data.splits import make_splits
+    from deepfake_detector.models import create_model
+    from deepfake_detector.training.finetune import prepare_fit
+
+    full = make_splits(discover(DATA_140K), limit=16)
+    splits = dataclasses.replace(full, valid=full.valid[::40], test=None)
+    args = ["model.name=timm:test_efficientnet", "train.finetune=full", "data.num_workers=0",
+            "augment.blend.views=1", "augment.process.views=1", "augment.histories=[jpeg-q75]"]
+
+    def blended(extra: list[str]) -> list:
+        plan = prepare_fit(load_config(None, [*args, *extra]), create_model("timm:test_efficientnet"), splits,
+                           cache=False, progress=False)
+        return [d for d in plan.datasets if d.samples and d.samples[0].source == "blend"], plan.datasets
+
+    assert len(blended([])[0]) == 1  # off: the clean blends only
+    blends, datasets = blended(["augment.blend.processed=true"])
+    assert len(blends) == 3  # clean, + the processed view, + the JPEG history
+    processed_reals = datasets[2]  # train, valid, then the process view of the training set
+    rows = [i for i, s in enumerate(splits.train) if s.label == 0]
+    for i in range(2):
+        image = read_image(blends[0].samples[i].path)
+        clean, processed = blends[0].perturb(image, i), blends[1].perturb(image, i)
+        own_history = processed_reals.perturb(image, rows[i])
+        assert processed.shape == own_history.shape != clean.shape  # cropped and resized as its real photo
+        assert torch.equal(processed, blends[1].perturb(image, i))  # seeded
+        assert not torch.equal(blends[2].perturb(image, i), clean)  # re-encoded as JPEG

@@ -30,6 +30,7 @@ from deepfake_detector.config import ProcessingConfig, RunConfig, TrainConfig
 from deepfake_detector.data.blending import BLEND_SOURCE, blend_view_name, blended_samples
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.histories import parse_histories
+from deepfake_detector.data.perturb import PerturbFn
 from deepfake_detector.data.processing import process_image, view_name
 from deepfake_detector.data.samples import REAL, BadFile
 from deepfake_detector.data.sources import source_name
@@ -168,9 +169,16 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
                                        perturb=FaceCropView())} if cfg.augment.face_crops else {})
     # augment.blend: fake copies of the real training faces, a face blended into each (face swaps' traces).
     reals = [s for s in splits.train if s.label == REAL]
-    blended = {blend_view_name(cfg.augment.blend, v, seed): ImageDataset(
-        blended_samples(reals), pre, augmented, cache=cache, progress=progress,
-        perturb=BlendView(cfg.augment.blend, [s.path for s in reals], seed, v)) for v in range(cfg.augment.blend.views)}
+    donors = [s.path for s in reals]
+    blends = {blend_view_name(cfg.augment.blend, v, seed): BlendView(cfg.augment.blend, donors, seed, v)
+              for v in range(cfg.augment.blend.views)}
+    # blend.processed: each blend also through its own real photo's processing copies, so processing is no evidence
+    real_rows = [i for i, s in enumerate(splits.train) if s.label == REAL]
+    real_copies = {**processed, **histories, **framed} if cfg.augment.blend.processed else {}
+    blend_copies = {f"{name}-{copy_name}": _ProcessedBlend(blend, copy.perturb, real_rows)
+                    for name, blend in blends.items() for copy_name, copy in real_copies.items()}
+    blended = {name: ImageDataset(blended_samples(reals), pre, augmented, cache=cache, progress=progress,
+                                  perturb=perturb) for name, perturb in {**blends, **blend_copies}.items()}
     copies = [*recompressed.values(), *processed.values(), *histories.values(), *framed.values(), *blended.values()]
     datasets = [train_set, val_set, *copies]
     if t.finetune != "frozen":
@@ -241,6 +249,17 @@ def fit_linear_head(head: nn.Module, features: torch.Tensor, labels: torch.Tenso
         loss.mean().backward()
         optimizer.step()
     head.eval()
+
+
+class _ProcessedBlend:
+    """The ``index``-th real photo's blend, then the processing copy ``then`` of that photo: the very history
+    the photo gets (``rows``: each real photo's row in the training set, where ``then`` is seeded)."""
+
+    def __init__(self, blend: BlendView, then: PerturbFn, rows: list[int]) -> None:
+        self.blend, self.then, self.rows = blend, then, rows
+
+    def __call__(self, image: torch.Tensor, index: int) -> torch.Tensor:
+        return self.then(self.blend(image, index), self.rows[index])
 
 
 def _process(image: torch.Tensor, index: int, cfg: ProcessingConfig, seed: int, view: int) -> torch.Tensor:
