@@ -148,3 +148,50 @@ def test_processed_blends_go_through_the_history_of_their_own_real_photo() -> No
         assert processed.shape == own_history.shape != clean.shape  # cropped and resized as its real photo
         assert torch.equal(processed, blends[1].perturb(image, i))  # seeded
         assert not torch.equal(blends[2].perturb(image, i), clean)  # re-encoded as JPEG
+
+
+def test_held_out_blends_are_lossless_files_made_once(tmp_path, monkeypatch) -> None:
+    from deepfake_detector.data.samples import Sample
+    from deepfake_detector.training.blend_view import HELD_OUT_VIEW, write_held_out_blends
+
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path))
+    cfg = BlendConfig(views=1, p_swap=0.5)
+    reals = [Sample(p, 0, "reals") for p in PHOTOS]
+    fakes = write_held_out_blends(reals, cfg, seed=0, split="valid")
+    view = BlendView(cfg, PHOTOS, 0, HELD_OUT_VIEW)
+    for i, (real, fake) in enumerate(zip(reals, fakes, strict=True)):
+        assert fake.label == 1 and fake.source == "blend" and fake.path.suffix == ".png"
+        assert (tmp_path / "blends") in fake.path.parents
+        saved, own = read_image(fake.path), read_image(real.path)
+        assert torch.equal(saved, view(own, i)) and not torch.equal(saved, own)  # the blend, pixel for pixel
+    made = [f.path.stat().st_mtime_ns for f in fakes]
+    again = write_held_out_blends(reals, cfg, seed=0, split="valid")
+    assert [f.path for f in again] == [f.path for f in fakes]
+    assert [f.path.stat().st_mtime_ns for f in again] == made  # found, not made again
+    assert write_held_out_blends(reals, cfg, seed=0, split="test")[0].path.parent != fakes[0].path.parent
+
+
+def test_a_detector_trains_on_real_photos_and_their_blends_alone(tmp_path, monkeypatch) -> None:
+    from deepfake_detector.config import load_config
+    from deepfake_detector.data.splits import read_splits
+    from deepfake_detector.inference.detector import Detector
+    from deepfake_detector.training import train
+
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path / "cache"))
+    cfg = load_config(None, [
+        "model.name=timm:test_efficientnet", "model.args.input_size=64", "train.finetune=full", "train.epochs=1",
+        "data.num_workers=0", f"data.sources=[{{path: '{CROSS / 'utkface'}', classes: [real], test_fraction: 0.05}}]",
+        "data.val_fraction=0.06", "data.limit=16", "augment.blend.views=1", "augment.blend.p_swap=0.3",
+        "train.threshold=fpr:0.05@worst-source"])
+    result = train(cfg, tmp_path / "run", progress=False)
+    splits = read_splits(tmp_path / "run" / "splits.csv")
+    assert all(s.label == 0 for s in splits["train"])  # reals only; their blends are made on the fly
+    for part in ("valid", "test"):  # held-out blends of the split's own reals, one each
+        reals = [s for s in splits[part] if s.label == 0]
+        blends = [s for s in splits[part] if s.label == 1]
+        assert len(blends) == len(reals) > 0 and {s.source for s in blends} == {"blend"}
+    metrics = result.validation.metrics
+    assert metrics["n"] == len(splits["valid"]) and 0 <= metrics["roc_auc"] <= 1
+    detector = Detector.load(tmp_path / "run")
+    labels = [p.label for p in detector.predict([s.path for s in splits["valid"] if s.label == 0])]
+    assert labels.count("fake") <= 0.05 * len(labels)  # the threshold holds the reals to 5%

@@ -44,8 +44,11 @@ def _source_splits(source: SourceConfig, val_fraction: float,
 
 
 def make_source_splits(sources: list[SourceConfig], val_fraction: float = 0.2, seed: int = 42,
-                       limit: int | None = None) -> tuple[Splits, list[BadFile]]:
-    """The union of every source's train / valid / test, each sample tagged with its source's name."""
+                       limit: int | None = None, fakes_from_reals: bool = False) -> tuple[Splits, list[BadFile]]:
+    """The union of every source's train / valid / test, each sample tagged with its source's name.
+
+    ``fakes_from_reals``: the fakes are made from the real photos (``augment.blend``), so a split may hold
+    reals only."""
     merged: dict[str, list[Sample]] = {"train": [], "valid": [], "test": []}
     skipped: list[BadFile] = []
     for source in sources:
@@ -57,7 +60,7 @@ def make_source_splits(sources: list[SourceConfig], val_fraction: float = 0.2, s
         merged["train"] = balanced_subsample(merged["train"], limit, seed)
     for split in ("train", "valid"):
         for label, cls in ((REAL, "real"), (FAKE, "fake")):
-            if not any(s.label == label for s in merged[split]):
+            if not any(s.label == label for s in merged[split]) and not (label == FAKE and fakes_from_reals):
                 raise DatasetError(f"the {split} split of data.sources has no {cls} images: add a source with {cls} "
                                    "images")
     return Splits(merged["train"], merged["valid"], merged["test"] or None, True), skipped

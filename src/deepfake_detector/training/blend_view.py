@@ -1,17 +1,31 @@
 """A training view of blended fakes: each real face of a dataset turned into a blend (``data/blending.py``),
-its landmarks found by MTCNN (``faces/detect.py``), seeded so the view is the same picture in every run."""
+its landmarks found by MTCNN (``faces/detect.py``), seeded so the view is the same picture in every run; and
+held-out blends of a validation or test split's reals, written as image files."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
+from tqdm.auto import tqdm
 
 from deepfake_detector.config import BlendConfig
-from deepfake_detector.data.blending import Landmarks, landmarks_or_aligned, self_blend, swap_faces
+from deepfake_detector.data.blending import (
+    BLEND_SOURCE,
+    Landmarks,
+    blend_view_name,
+    landmarks_or_aligned,
+    self_blend,
+    swap_faces,
+)
 from deepfake_detector.data.decode import read_image
+from deepfake_detector.data.samples import FAKE, Sample
 from deepfake_detector.faces.detect import FaceDetector
+from deepfake_detector.models.weights.fetch import cache_dir
+from deepfake_detector.utils.atomic import atomic_path
 
 
 class BlendView:
@@ -42,3 +56,25 @@ class BlendView:
         else:
             blend = self_blend(target, self.landmarks(target), rng)
         return torch.from_numpy(blend.image).permute(2, 0, 1).contiguous()
+
+
+# Views of held-out blends: far from the training views' numbers, so no held-out blend repeats a training one.
+HELD_OUT_VIEW = 1000
+
+
+def write_held_out_blends(reals: list[Sample], cfg: BlendConfig, seed: int, split: str) -> list[Sample]:
+    """Blended fakes of held-out real photos (a validation or test split that has no fakes of its own): one
+    per photo, swaps only among these photos, saved losslessly (PNG) under the cache's ``blends/`` folder,
+    keyed by the photos and the recipe, so the split can be scored like any folder of images."""
+    recipe = "\n".join([blend_view_name(cfg, HELD_OUT_VIEW, seed), split, *(str(s.path) for s in reals)])
+    folder = cache_dir() / "blends" / hashlib.sha256(recipe.encode()).hexdigest()[:16]
+    view = BlendView(cfg, [s.path for s in reals], seed, HELD_OUT_VIEW)
+    fakes = []
+    for index, real in enumerate(tqdm(reals, desc=f"Blends of the {split} reals", unit="img", leave=False)):
+        path = folder / f"{index:05d}-{Path(real.path).stem}.png"
+        if not path.exists():
+            blend = view(read_image(real.path), index).permute(1, 2, 0).numpy()
+            with atomic_path(path) as tmp:
+                Image.fromarray(blend).save(tmp, format="PNG")
+        fakes.append(Sample(path, FAKE, BLEND_SOURCE))
+    return fakes

@@ -7,6 +7,7 @@ trust and resume it: ``config.yaml`` (resolved), ``history.csv``, ``curves.png``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,18 +17,19 @@ import yaml
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from deepfake_detector.config import RunConfig
+from deepfake_detector.config import BlendConfig, RunConfig
 from deepfake_detector.data.discovery import discover
 from deepfake_detector.data.kaggle import resolve_data_source
-from deepfake_detector.data.samples import BadFile
+from deepfake_detector.data.samples import FAKE, BadFile
 from deepfake_detector.data.sources import make_source_splits, source_name
-from deepfake_detector.data.splits import SPLITS_FILE, make_splits, write_splits
+from deepfake_detector.data.splits import SPLITS_FILE, Splits, make_splits, write_splits
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation.evaluate import Evaluation, evaluate_samples
 from deepfake_detector.evaluation.operating_point import calibrate_detector
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models import create_model
 from deepfake_detector.models.artifacts import init_from_saved, save_model
+from deepfake_detector.training.blend_view import write_held_out_blends
 from deepfake_detector.training.finetune import prepare_fit
 from deepfake_detector.training.history import HistoryCallback
 from deepfake_detector.utils.atomic import write_csv, write_text
@@ -81,13 +83,25 @@ def _prepare_out_dir(cfg: RunConfig, out: Path, data_places: list[Path], resume:
     return None
 
 
+def _with_held_out_blends(splits: Splits, blend: BlendConfig, seed: int) -> Splits:
+    """Validation and test splits of real photos only (their fakes are made from reals: ``augment.blend``) get
+    held-out blends of their own reals as fakes."""
+    reals_only = {name: part for name, part in (("valid", splits.valid), ("test", splits.test))
+                  if part and not any(s.label == FAKE for s in part)}
+    return dataclasses.replace(splits, **{name: [*part, *write_held_out_blends(part, blend, seed, name)]
+                                          for name, part in reals_only.items()})
+
+
 def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
           progress: bool = True) -> TrainResult:
     out = Path(out_dir)
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
 
     if cfg.data.sources:
-        splits, skipped = make_source_splits(cfg.data.sources, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit)
+        blend = cfg.augment.blend
+        splits, skipped = make_source_splits(cfg.data.sources, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit,
+                                             fakes_from_reals=blend.views > 0)
+        splits = _with_held_out_blends(splits, blend, cfg.train.seed)
         data_path, data_places = None, [Path(s.path) for s in cfg.data.sources]
         data_desc = " + ".join(source_name(s) for s in cfg.data.sources)
     else:
