@@ -23,6 +23,7 @@ from deepfake_detector.data.blending import (
 )
 from deepfake_detector.data.decode import read_image
 from deepfake_detector.data.samples import FAKE, Sample
+from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.models.weights.fetch import cache_dir
 from deepfake_detector.utils.atomic import atomic_path
@@ -73,8 +74,11 @@ def write_held_out_blends(reals: list[Sample], cfg: BlendConfig, seed: int, spli
     for index, real in enumerate(tqdm(reals, desc=f"Blends of the {split} reals", unit="img", leave=False)):
         path = folder / f"{index:05d}-{Path(real.path).stem}.png"
         if not path.exists():
-            blend = view(read_image(real.path), index).permute(1, 2, 0).numpy()
+            try:
+                image = read_image(real.path)
+            except ImageDecodeError:
+                continue  # an unreadable real photo: the split's evaluation reports it; no blend of it
             with atomic_path(path) as tmp:
-                Image.fromarray(blend).save(tmp, format="PNG")
+                Image.fromarray(view(image, index).permute(1, 2, 0).numpy()).save(tmp, format="PNG")
         fakes.append(Sample(path, FAKE, BLEND_SOURCE))
     return fakes
