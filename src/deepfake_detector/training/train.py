@@ -101,7 +101,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         blend = cfg.augment.blend
         splits, skipped = make_source_splits(cfg.data.sources, cfg.data.val_fraction, cfg.train.seed, cfg.data.limit,
                                              fakes_from_reals=blend.views > 0)
-        splits = _with_held_out_blends(splits, blend, cfg.train.seed)
+        if blend.views:  # fakes made from reals: a split without fakes of its own gets blends of its reals
+            splits = _with_held_out_blends(splits, blend, cfg.train.seed)
         data_path, data_places = None, [Path(s.path) for s in cfg.data.sources]
         data_desc = " + ".join(source_name(s) for s in cfg.data.sources)
     else:
