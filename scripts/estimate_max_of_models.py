@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,9 @@ from sklearn.metrics import roc_auc_score
 
 
 def rows_of(path: str | Path) -> list[dict[str, str]]:
+    """A CSV's rows, each ``path`` made absolute (lists may name one photo relative to different folders)."""
     with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+        return [{**row, "path": os.path.normpath(os.path.abspath(row["path"]))} for row in csv.DictReader(f)]
 
 
 def logit(p: np.ndarray) -> np.ndarray:

@@ -36,6 +36,10 @@ REGISTRY_MODELS = {
     "timm:vit_tiny_patch16_224": {},  # a ViT's patch grid is fixed at build time
     "clip_vit_b16": {"pretrained": False},
     "clip_vit_b16_multiblock": {"pretrained": False, "trainable_blocks": 2},
+    # two members that normalise alike-sized crops differently, the second at its own operating point
+    "max_of_models": {"members": [
+        {"name": "seed_cnn", "args": {"input_size": 64, "channels": [4, 8], "dense": 8}},
+        {"name": "mobilenet_v2", "args": {"input_size": 64}, "temperature": 2.0, "threshold": 0.7, "offset": 0.5}]},
 }
 
 

@@ -1,5 +1,5 @@
-"""Command line: ``deepfake-detector {train,evaluate,compare,calibrate,leave-one-out,demo,predict,explain,export,
-scan,serve,models}``.
+"""Command line: ``deepfake-detector {train,evaluate,compare,calibrate,combine,leave-one-out,demo,predict,explain,
+export,scan,serve,models}``.
 
 One module per command group (train, evaluate, predict, serve); each imports what it needs inside its
 commands, so ``--help`` and argument errors answer at once. User errors print one line (``error: ...``)
@@ -12,7 +12,7 @@ import argparse
 import sys
 import warnings
 
-from deepfake_detector.cli import calibrate, demo, evaluate, leave_one_out, predict, scan, serve, train
+from deepfake_detector.cli import calibrate, combine, demo, evaluate, leave_one_out, predict, scan, serve, train
 from deepfake_detector.errors import DeepfakeDetectorError
 
 
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepfake-detector",
                                      description="Tell real face photos from generated ones (GAN and diffusion).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (train, evaluate, calibrate, leave_one_out, demo, predict, scan, serve):
+    for group in (train, evaluate, calibrate, combine, leave_one_out, demo, predict, scan, serve):
         group.add_parser(sub)
     return parser
 

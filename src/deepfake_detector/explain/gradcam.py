@@ -61,16 +61,18 @@ def region_maps(detector: Detector, image: np.ndarray, regions: list[Region], fa
     from pytorch_grad_cam import GradCAM, LayerCAM
 
     crops = torch.from_numpy(crop_regions(image, regions, detector.preprocess)).permute(0, 3, 1, 2)
-    # An input that requires grad makes the graph reach the target layer even when every weight before it
-    # is frozen (a frozen encoder: no activation would require grad, and grad-cam would get no gradient).
-    batch = detector.transform(crops).to(detector.device).requires_grad_(True)
-    model = detector.model
-    target = model.cam_target()
-    method = {"gradcam": GradCAM, "layercam": LayerCAM}[target.method]
-    with method(model=_Logits(model), target_layers=[target.layer], reshape_transform=target.reshape) as cam:
-        maps = cam(input_tensor=batch, targets=[_Decision(1.0 if f else -1.0) for f in fake])
-    model.zero_grad(set_to_none=True)  # trainable weights' gradients would otherwise stay allocated
-    return list(maps)
+    batch = detector.transform(crops).to(detector.device)
+    maps = []
+    for one, is_fake in zip(batch.split(1), fake, strict=True):  # each region may be decided by another part
+        part, target = detector.model.explained(one)
+        # An input that requires grad makes the graph reach the target layer even when every weight before it
+        # is frozen (a frozen encoder: no activation would require grad, and grad-cam would get no gradient).
+        one = one.clone().requires_grad_(True)
+        method = {"gradcam": GradCAM, "layercam": LayerCAM}[target.method]
+        with method(model=_Logits(part), target_layers=[target.layer], reshape_transform=target.reshape) as cam:
+            maps.extend(cam(input_tensor=one, targets=[_Decision(1.0 if is_fake else -1.0)]))
+        part.zero_grad(set_to_none=True)  # trainable weights' gradients would otherwise stay allocated
+    return maps
 
 
 def explain_image(detector: Detector, image: np.ndarray, regions: list[Region], fake: list[bool]) -> Explanation:

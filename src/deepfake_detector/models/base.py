@@ -30,6 +30,12 @@ class DetectorModel(nn.Module):
         """The layer Grad-CAM explains (and how its output becomes a map): by default the last convolution."""
         return last_conv_target(self)
 
+    def explained(self, x: torch.Tensor) -> tuple[nn.Module, CamTarget]:
+        """What Grad-CAM explains for one input ``x`` (1, 3, H, W): a module giving the deciding logit (higher =
+        faker), and its layer. By default the whole model; a model of several detectors names the one that
+        decided."""
+        return self, self.cam_target()
+
     def saved_state_dict(self) -> dict[str, torch.Tensor]:
         """What a model folder stores: every weight, unless some come from elsewhere."""
         return self.state_dict()

@@ -60,7 +60,8 @@ def register_model_family(prefix: str) -> Callable[[Callable[..., nn.Module]], C
 
 
 # The modules that register the zoo, imported on first use of the registry.
-_ZOO = ("deepfake_detector.models.seed_cnn", "deepfake_detector.models.transfer", "deepfake_detector.models.clip")
+_ZOO = ("deepfake_detector.models.seed_cnn", "deepfake_detector.models.transfer", "deepfake_detector.models.clip",
+        "deepfake_detector.models.ensemble")
 
 
 def _register_zoo() -> None:

@@ -1,0 +1,100 @@
+"""max_of_models: the largest of member logits, each at its own operating point; `combine` builds one from folders."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deepfake_detector import Detector
+from deepfake_detector.cli import main
+from deepfake_detector.data.samples import Sample
+from deepfake_detector.data.splits import SPLITS_FILE, Splits, read_splits, write_splits
+from deepfake_detector.errors import ConfigError
+from deepfake_detector.models import create_model
+from deepfake_detector.models.artifacts import save_model
+from deepfake_detector.models.ensemble import combine_saved_models
+
+SEED = {"input_size": 32, "channels": [4, 8], "dense": 8}
+MOBILE = {"input_size": 32}
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def _batch(n: int = 4) -> torch.Tensor:
+    return torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+
+
+def test_forward_is_the_largest_member_logit_at_its_own_operating_point() -> None:
+    torch.manual_seed(0)
+    model = create_model("max_of_models", members=[
+        {"name": "seed_cnn", "args": SEED, "temperature": 1.5, "threshold": 0.8},
+        {"name": "mobilenet_v2", "args": MOBILE, "threshold": 0.3, "offset": 0.7}]).eval()
+    x = _batch()  # [0, 1] pixels: the combined model's preprocess is the identity
+    assert model.preprocess.mean == (0.0, 0.0, 0.0) and model.preprocess.std == (1.0, 1.0, 1.0)
+    seed, mobile = model.members
+    imagenet_mean = torch.tensor(mobile.preprocess.mean).view(1, 3, 1, 1)
+    imagenet_std = torch.tensor(mobile.preprocess.std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        first = seed(x) / 1.5 - _logit(0.8)  # the seed CNN's own normalisation is the identity
+        second = mobile((x - imagenet_mean) / imagenet_std) - _logit(0.3) - 0.7
+        assert torch.allclose(model(x), torch.maximum(first, second), atol=1e-5)
+
+
+def test_the_member_that_decides_is_the_one_explained() -> None:
+    torch.manual_seed(0)
+    members = [{"name": "seed_cnn", "args": SEED}, {"name": "seed_cnn", "args": SEED, "offset": -100.0}]
+    model = create_model("max_of_models", members=members).eval()
+    part, target = model.explained(_batch(1))
+    assert part[1] is model.members[1] and target == model.members[1].cam_target()
+
+
+@pytest.mark.parametrize(("members", "words"), [
+    ([], "non-empty list"),
+    ([{"name": "seed_cnn", "args": SEED, "threshold": 1.5}], "member 1: threshold"),
+    ([{"name": "seed_cnn", "args": SEED}, {"name": "mobilenet_v2", "args": {"input_size": 64}}], "one input size"),
+    ([{"name": "no_such_model"}], "unknown model"),
+])
+def test_bad_members_are_one_line_config_errors(members: list, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        create_model("max_of_models", members=members)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def _run_folder(tmp_path: Path, name: str, model_name: str, args: dict, threshold: float, splits: Splits) -> Path:
+    torch.manual_seed(len(name))
+    folder = save_model(create_model(model_name, **args), tmp_path / name, name=model_name, args=args,
+                        threshold=threshold, info={"framing": "faces+image", "temperature": 1.3, "run_name": name})
+    write_splits(folder / SPLITS_FILE, splits)
+    return folder
+
+
+def _samples(prefix: str, n: int) -> list[Sample]:
+    return [Sample(Path(f"{prefix}{i}.png"), i % 2, "set") for i in range(n)]
+
+
+def test_combine_writes_a_run_that_scores_as_its_members_and_refuses_unfair_members(tmp_path: Path) -> None:
+    first_splits = Splits(_samples("train-a", 4), _samples("valid-a", 4), _samples("test-a", 4), True)
+    first = _run_folder(tmp_path, "a", "seed_cnn", SEED, 0.6, first_splits)
+    second = _run_folder(tmp_path, "b", "mobilenet_v2", MOBILE, 0.9, Splits(_samples("train-b", 4), [], [], True))
+    out = tmp_path / "combined"
+    assert main(["combine", str(first), str(second), "--offset", "0.5", "--out", str(out)]) == 0
+
+    combined = Detector.load(out, device="cpu", backend="torch")
+    assert combined.meta.framing == "faces+image" and combined.threshold == 0.5  # members at their own points
+    assert {k: [s.path for s in v] for k, v in read_splits(out / SPLITS_FILE).items()} == \
+        {k: [s.path for s in v] for k, v in read_splits(first / SPLITS_FILE).items()}
+    parts = [Detector.load(f, device="cpu", backend="torch") for f in (first, second)]
+    crops = np.random.default_rng(1).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    expected = np.maximum(parts[0].logits(crops) / 1.3 - _logit(0.6), parts[1].logits(crops) / 1.3 - _logit(0.9) - 0.5)
+    assert np.allclose(combined.logits(crops), expected, atol=1e-4)
+
+    leaky = _run_folder(tmp_path, "c", "mobilenet_v2", MOBILE, 0.9, Splits(_samples("valid-a", 2), [], [], True))
+    with pytest.raises(ConfigError, match="trained on 2 of .*validation/test"):
+        combine_saved_models([first, leaky], [0.0], tmp_path / "unfair")
+    assert not (tmp_path / "unfair").exists()
