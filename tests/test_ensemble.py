@@ -13,7 +13,7 @@ from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.data.samples import Sample
 from deepfake_detector.data.splits import SPLITS_FILE, Splits, read_splits, write_splits
-from deepfake_detector.errors import ConfigError
+from deepfake_detector.errors import ConfigError, ModelLoadError
 from deepfake_detector.models import create_model
 from deepfake_detector.models.artifacts import save_model
 from deepfake_detector.models.ensemble import combine_saved_models
@@ -98,3 +98,20 @@ def test_combine_writes_a_run_that_scores_as_its_members_and_refuses_unfair_memb
     with pytest.raises(ConfigError, match="trained on 2 of .*validation/test"):
         combine_saved_models([first, leaky], [0.0], tmp_path / "unfair")
     assert not (tmp_path / "unfair").exists()
+
+
+def test_a_member_of_a_combined_folder_initialises_training(tmp_path: Path) -> None:
+    from deepfake_detector.models.artifacts import init_from_saved
+    from deepfake_detector.models.meta import COMBINED
+
+    splits = Splits(_samples("train", 2), _samples("valid", 2), [], True)
+    first = _run_folder(tmp_path, "a", "seed_cnn", SEED, 0.6, splits)
+    second = _run_folder(tmp_path, "b", "mobilenet_v2", MOBILE, 0.9, Splits([], [], [], True))
+    combined = combine_saved_models([first, second], [0.0], tmp_path / "ab")
+    fresh = create_model("mobilenet_v2", **MOBILE)
+    init_from_saved(fresh, "mobilenet_v2", combined)
+    saved = Detector.load(second, device="cpu", backend="torch").model
+    assert all(torch.equal(v, saved.state_dict()[k]) for k, v in fresh.state_dict().items())
+    assert COMBINED == "max_of_models"  # the registry name the folder records
+    with pytest.raises(ModelLoadError, match="none of its members"):
+        init_from_saved(create_model("timm:resnet18", input_size=32), "timm:resnet18", combined)

@@ -21,7 +21,7 @@ from deepfake_detector.data.samples import LABEL_NAMES
 from deepfake_detector.errors import DeepfakeDetectorError, ModelLoadError, first_line
 from deepfake_detector.models import create_model
 from deepfake_detector.models.bundled import BUNDLED, META_FILE, WEIGHTS_FILE, bundled_model_dir, read_meta
-from deepfake_detector.models.meta import FORMAT_VERSION, ModelMeta
+from deepfake_detector.models.meta import COMBINED, FORMAT_VERSION, ModelMeta, ModelSpec
 from deepfake_detector.utils.atomic import atomic_path, write_text
 from deepfake_detector.utils.hashing import file_sha256
 
@@ -86,25 +86,37 @@ def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str |
     model of the same architecture, e.g. a new head on the default detector's fine-tuned encoder blocks. With
     another ``head`` kind than the saved model's, everything but the head is taken."""
     folder = bundled_model_dir(str(source)) if str(source) in BUNDLED else Path(source).expanduser()
-    spec = read_meta(folder).model
+    meta = read_meta(folder)
+    spec, prefix = meta.model, ""
+    if spec.name == COMBINED and name != COMBINED:  # a combined model: its member of this architecture
+        names = [member.get("name") for member in spec.args.get("members", [])]
+        if name not in names:
+            raise ModelLoadError(f"{folder}: none of its members ({', '.join(map(str, names))}) is a '{name}' model")
+        index = names.index(name)
+        member = spec.args["members"][index]
+        spec, prefix = ModelSpec(name=name, args=member.get("args", {})), f"members.{index}."
     if spec.name != name:
         raise ModelLoadError(f"{folder}: a '{spec.name}' model cannot initialise a '{name}' model")
     saved_head = spec.args.get("head", "linear")
-    load_saved_weights(model, folder, read_meta(folder), skip="head." if head is not None and head != saved_head
-                       else None)
+    load_saved_weights(model, folder, meta, skip="head." if head is not None and head != saved_head else None,
+                       prefix=prefix)
 
 
-def load_saved_weights(model: nn.Module, folder: Path, meta: ModelMeta, skip: str | None = None) -> None:
+def load_saved_weights(model: nn.Module, folder: Path, meta: ModelMeta, skip: str | None = None,
+                       prefix: str = "") -> None:
     """Load ``folder``'s weights (checked against ``meta``) into ``model``, but those whose names start with
-    ``skip``; one-line ModelLoadError otherwise."""
+    ``skip``; only those under ``prefix`` (a combined model's member), without it; one-line ModelLoadError
+    otherwise."""
     try:
         expected = meta.weights_sha256
         if expected and file_sha256(folder / WEIGHTS_FILE) != expected:
             raise ModelLoadError(f"{folder / WEIGHTS_FILE}: weights do not match {META_FILE} (SHA-256 differs: "
                                  "an interrupted write, or files from two models); save the model again")
-        state = {k: v for k, v in load_file(str(folder / WEIGHTS_FILE)).items() if not (skip and k.startswith(skip))}
+        stored = {k.removeprefix(prefix): v for k, v in load_file(str(folder / WEIGHTS_FILE)).items()
+                  if k.startswith(prefix)}
+        state = {k: v for k, v in stored.items() if not (skip and k.startswith(skip))}
         partial = not model.stores_every_weight  # the rest came with the model (e.g. its frozen encoder)
-        if skip or partial:  # then the tensors that are loaded must be exactly the ones expected
+        if skip or partial or prefix:  # then the tensors that are loaded must be exactly the ones expected
             own = model.saved_state_dict() if partial else model.state_dict()
             expected_keys = {k for k in own if not (skip and k.startswith(skip))}
             if set(state) != expected_keys:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -30,11 +30,9 @@ from deepfake_detector.models.artifacts import load_model, save_model
 from deepfake_detector.models.base import DetectorModel
 from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 from deepfake_detector.models.cam import CamTarget
+from deepfake_detector.models.meta import COMBINED, ModelMeta
 from deepfake_detector.models.registry import create_model, register_model
 from deepfake_detector.utils.atomic import write_text
-
-if TYPE_CHECKING:
-    from deepfake_detector.models.meta import ModelMeta
 
 
 class MemberSpec(BaseModel):
@@ -140,7 +138,7 @@ def member_specs(members: list[dict[str, Any]]) -> list[MemberSpec]:
 def max_of_models(members: list[dict[str, Any]]) -> MaxOfModels:
     """The largest of several registry models' logits, each at its own operating point (see module doc)."""
     specs = member_specs(members)
-    if any(s.name == "max_of_models" for s in specs):
+    if any(s.name == COMBINED for s in specs):
         raise ConfigError("max_of_models: a member cannot itself be a max_of_models")
     return MaxOfModels([create_model(s.name, **s.args) for s in specs], specs)
 
@@ -148,8 +146,8 @@ def max_of_models(members: list[dict[str, Any]]) -> MaxOfModels:
 def combine_saved_models(folders: list[str | Path], offsets: list[float], out: str | Path) -> Path:
     """Write a :class:`MaxOfModels` of saved model folders (each at its stored temperature and threshold, later ones
     lowered by ``offsets``) into ``out``, with the first folder's framing, threshold policy, training record and
-    split lists, so that ``calibrate`` and ``evaluate`` treat it as a run. Refuses when a later member trained on the first one's validation or test
-    images: the combined model's figures on them would not be held out."""
+    split lists, so that ``calibrate`` and ``evaluate`` treat it as a run. Refuses when a later member trained on
+    the first one's validation or test images: the combined model's figures on them would not be held out."""
     if len(folders) < 2 or len(offsets) != len(folders) - 1:
         raise ConfigError("combine: give two or more model folders and one offset per folder after the first")
     loaded = [load_model(bundled_model_dir(str(f)) if str(f) in BUNDLED else Path(f)) for f in folders]
@@ -166,7 +164,7 @@ def combine_saved_models(folders: list[str | Path], offsets: list[float], out: s
     combined = MaxOfModels([model for model, _ in loaded], specs)
     out = Path(out)
     # Each member at its own operating point is logit 0: P = 0.5 until `calibrate` chooses the combined one.
-    save_model(combined, out, name="max_of_models", args={"members": [s.model_dump() for s in specs]},
+    save_model(combined, out, name=COMBINED, args={"members": [s.model_dump() for s in specs]},
                threshold=0.5, info={"framing": metas[0].framing, "run_name": out.name,
                                     "threshold_policy": metas[0].threshold_policy, "training": metas[0].training})
     first_splits = Path(str(metas[0].path)) / SPLITS_FILE

@@ -18,6 +18,7 @@ from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ModelLoadError
 
 FORMAT_VERSION = 1
+COMBINED = "max_of_models"  # registry name of a model made of saved models (models/ensemble.py)
 
 
 class _Open(BaseModel):
