@@ -94,6 +94,16 @@ def test_combine_writes_a_run_that_scores_as_its_members_and_refuses_unfair_memb
     expected = np.maximum(parts[0].logits(crops) / 1.3 - _logit(0.6), parts[1].logits(crops) / 1.3 - _logit(0.9) - 0.5)
     assert np.allclose(combined.logits(crops), expected, atol=1e-4)
 
+    with pytest.raises(ConfigError, match="already exists"):
+        combine_saved_models([first, second], [0.5], out)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("a user's file")
+    with pytest.raises(ConfigError, match="did not create it"):
+        combine_saved_models([first, second], [0.5], tmp_path / "mine", overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "a user's file"
+    assert combine_saved_models([first, second], [1.0], out, overwrite=True) == out
+    assert Detector.load(out, device="cpu").meta.model.args["members"][1]["offset"] == 1.0
+
     leaky = _run_folder(tmp_path, "c", "mobilenet_v2", MOBILE, 0.9, Splits(_samples("valid-a", 2), [], [], True))
     with pytest.raises(ConfigError, match="trained on 2 of .*validation/test"):
         combine_saved_models([first, leaky], [0.0], tmp_path / "unfair")

@@ -9,7 +9,7 @@ def cmd_combine(args: argparse.Namespace) -> int:
     from deepfake_detector.models.ensemble import combine_saved_models
 
     offsets = args.offset if args.offset is not None else [0.0] * (len(args.models) - 1)
-    out = combine_saved_models(args.models, offsets, args.out)
+    out = combine_saved_models(args.models, offsets, args.out, overwrite=args.overwrite)
     print(f"combined {len(args.models)} models into {out}; choose its operating point on validation next: "
           f"deepfake-detector calibrate {out}")
     return 0
@@ -24,4 +24,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="one per model after the first: how far below its own threshold it must be before it "
                         "can decide (larger = it speaks only when surer; default 0)")
     p.add_argument("--out", required=True, help="folder for the combined model")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing folder this toolkit made")
     p.set_defaults(func=cmd_combine)

@@ -33,6 +33,7 @@ from deepfake_detector.models.cam import CamTarget
 from deepfake_detector.models.meta import COMBINED, ModelMeta
 from deepfake_detector.models.registry import create_model, register_model
 from deepfake_detector.utils.atomic import write_text
+from deepfake_detector.utils.owned import is_empty, mark, remove_owned
 
 
 class MemberSpec(BaseModel):
@@ -143,11 +144,13 @@ def max_of_models(members: list[dict[str, Any]]) -> MaxOfModels:
     return MaxOfModels([create_model(s.name, **s.args) for s in specs], specs)
 
 
-def combine_saved_models(folders: list[str | Path], offsets: list[float], out: str | Path) -> Path:
+def combine_saved_models(folders: list[str | Path], offsets: list[float], out: str | Path, *,
+                         overwrite: bool = False) -> Path:
     """Write a :class:`MaxOfModels` of saved model folders (each at its stored temperature and threshold, later ones
     lowered by ``offsets``) into ``out``, with the first folder's framing, threshold policy, training record and
     split lists, so that ``calibrate`` and ``evaluate`` treat it as a run. Refuses when a later member trained on
-    the first one's validation or test images: the combined model's figures on them would not be held out."""
+    the first one's validation or test images: the combined model's figures on them would not be held out.
+    An existing ``out`` is replaced only with ``overwrite`` and only if this toolkit made it."""
     if len(folders) < 2 or len(offsets) != len(folders) - 1:
         raise ConfigError("combine: give two or more model folders and one offset per folder after the first")
     loaded = [load_model(bundled_model_dir(str(f)) if str(f) in BUNDLED else Path(f)) for f in folders]
@@ -163,6 +166,11 @@ def combine_saved_models(folders: list[str | Path], offsets: list[float], out: s
              for meta, offset in zip(metas, [0.0, *offsets], strict=True)]
     combined = MaxOfModels([model for model, _ in loaded], specs)
     out = Path(out)
+    if not is_empty(out):
+        if not overwrite:
+            raise ConfigError(f"{out}: folder already exists; choose a new one or pass --overwrite")
+        remove_owned(out, protect=[Path(str(m.path)) for m in metas])
+    mark(out, "combined model")
     # Each member at its own operating point is logit 0: P = 0.5 until `calibrate` chooses the combined one.
     save_model(combined, out, name=COMBINED, args={"members": [s.model_dump() for s in specs]},
                threshold=0.5, info={"framing": metas[0].framing, "run_name": out.name,
