@@ -41,8 +41,8 @@ def test_forward_is_the_largest_member_logit_at_its_own_operating_point() -> Non
     imagenet_mean = torch.tensor(mobile.preprocess.mean).view(1, 3, 1, 1)
     imagenet_std = torch.tensor(mobile.preprocess.std).view(1, 3, 1, 1)
     with torch.no_grad():
-        first = seed(x) / 1.5 - _logit(0.8)  # the seed CNN's own normalisation is the identity
-        second = mobile((x - imagenet_mean) / imagenet_std) - _logit(0.3) - 0.7
+        first = seed(x) / 1.5  # the seed CNN's own normalisation is the identity; its scale is the model's
+        second = mobile((x - imagenet_mean) / imagenet_std) - _logit(0.3) - 0.7 + _logit(0.8)
         assert torch.allclose(model(x), torch.maximum(first, second), atol=1e-5)
 
 
@@ -86,13 +86,16 @@ def test_combine_writes_a_run_that_scores_as_its_members_and_refuses_unfair_memb
     assert main(["combine", str(first), str(second), "--offset", "0.5", "--out", str(out)]) == 0
 
     combined = Detector.load(out, device="cpu", backend="torch")
-    assert combined.meta.framing == "faces+image" and combined.threshold == 0.5  # members at their own points
+    assert combined.meta.framing == "faces+image" and combined.threshold == 0.6  # the first one's, until calibrated
     assert {k: [s.path for s in v] for k, v in read_splits(out / SPLITS_FILE).items()} == \
         {k: [s.path for s in v] for k, v in read_splits(first / SPLITS_FILE).items()}
     parts = [Detector.load(f, device="cpu", backend="torch") for f in (first, second)]
     crops = np.random.default_rng(1).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
-    expected = np.maximum(parts[0].logits(crops) / 1.3 - _logit(0.6), parts[1].logits(crops) / 1.3 - _logit(0.9) - 0.5)
+    expected = np.maximum(parts[0].logits(crops) / 1.3, parts[1].logits(crops) / 1.3 - _logit(0.9) - 0.5 + _logit(0.6))
     assert np.allclose(combined.logits(crops), expected, atol=1e-4)
+    # where the first member decides (here always: the second must clear 100 more), its calibrated P(fake) is kept
+    first_decides = Detector.load(combine_saved_models([first, second], [100.0], tmp_path / "first"), device="cpu")
+    assert np.allclose(first_decides.p_fake(crops), parts[0].p_fake(crops), atol=1e-5)
 
     with pytest.raises(ConfigError, match="already exists"):
         combine_saved_models([first, second], [0.5], out)

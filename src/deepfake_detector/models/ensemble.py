@@ -2,10 +2,11 @@
 
 Detectors that look for different evidence (the CLIP detector: whole faces a generator made; the blend
 detector: a face pasted into a real photo) each decide well on their own kind of fake and say "real" on the
-other. Their maximum says "fake" when any of them does. Each member's logit is first put on a common scale:
-divided by its own temperature and shifted so that its own threshold sits at 0, then lowered by ``offset``
-(a member that should speak only when it is sure gets a larger offset). The combined model is then calibrated as
-one (temperature, threshold, uncertain band) like any other, on validation.
+other. Their maximum says "fake" when any of them does. Each member's logit is first put on the first member's
+scale: divided by its own temperature and shifted so that its own threshold falls on the first member's, then
+lowered by ``offset`` (a member that should speak only when it is sure gets a larger offset). Where the first
+member decides, the combined P(fake) is its calibrated P(fake). The combined model is then calibrated as one
+(temperature, threshold, uncertain band) like any other, on validation.
 
 Members are registry models with their saved weights inside the combined folder (``members.<i>.`` keys), so the
 folder alone rebuilds it; every member sees the same face crop at the same size and normalises it itself.
@@ -48,9 +49,8 @@ class MemberSpec(BaseModel):
     label: str | None = None  # what the member looks for, e.g. its run name (reports, model card)
 
     @property
-    def shift(self) -> float:
-        """What is subtracted from the member's tempered logit: its threshold's logit, plus the offset."""
-        return math.log(self.threshold / (1 - self.threshold)) + self.offset
+    def threshold_logit(self) -> float:
+        return math.log(self.threshold / (1 - self.threshold))
 
 
 class _Normalise(nn.Module):
@@ -66,7 +66,7 @@ class _Normalise(nn.Module):
 
 
 class MaxOfModels(DetectorModel):
-    """``max_i (logit_i / temperature_i - logit(threshold_i) - offset_i)`` over member models."""
+    """``max_i (logit_i / temperature_i - logit(threshold_i) - offset_i) + logit(threshold_1)`` over members."""
 
     def __init__(self, members: list[DetectorModel], specs: list[MemberSpec]) -> None:
         super().__init__()
@@ -77,14 +77,16 @@ class MaxOfModels(DetectorModel):
         self.normalise = nn.ModuleList(_Normalise(m.preprocess) for m in members)
         self.specs = specs
         self.register_buffer("scale", torch.tensor([1 / s.temperature for s in specs]), persistent=False)
-        self.register_buffer("shift", torch.tensor([s.shift for s in specs]), persistent=False)
+        shifts = [s.threshold_logit + s.offset - specs[0].threshold_logit for s in specs]
+        self.register_buffer("shift", torch.tensor(shifts), persistent=False)
         first = members[0].preprocess
         # Members see the same crop resized once (the first member's way); each normalises it itself.
         self.preprocess = Preprocess(input_size=first.input_size, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
                                      interpolation=first.interpolation)
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, members): every member's logit on the common scale (0 at its own operating point)."""
+        """(N, members): every member's logit on the first member's scale (its own operating point at the
+        first member's, less its offset)."""
         logits = torch.stack([m(norm(x)) for m, norm in zip(self.members, self.normalise, strict=True)], dim=1)
         return logits.float() * self.scale - self.shift
 
@@ -171,9 +173,9 @@ def combine_saved_models(folders: list[str | Path], offsets: list[float], out: s
             raise ConfigError(f"{out}: folder already exists; choose a new one or pass --overwrite")
         remove_owned(out, protect=[Path(str(m.path)) for m in metas])
     mark(out, "combined model")
-    # Each member at its own operating point is logit 0: P = 0.5 until `calibrate` chooses the combined one.
+    # The first member's operating point until `calibrate` chooses the combined one.
     save_model(combined, out, name=COMBINED, args={"members": [s.model_dump() for s in specs]},
-               threshold=0.5, info={"framing": metas[0].framing, "run_name": out.name,
+               threshold=specs[0].threshold, info={"framing": metas[0].framing, "run_name": out.name,
                                     "threshold_policy": metas[0].threshold_policy, "training": metas[0].training})
     first_splits = Path(str(metas[0].path)) / SPLITS_FILE
     if first_splits.is_file():
