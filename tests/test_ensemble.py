@@ -128,3 +128,25 @@ def test_a_member_of_a_combined_folder_initialises_training(tmp_path: Path) -> N
     assert COMBINED == "max_of_models"  # the registry name the folder records
     with pytest.raises(ModelLoadError, match="none of its members"):
         init_from_saved(create_model("timm:resnet18", input_size=32), "timm:resnet18", combined)
+
+
+def test_a_combined_model_reads_its_cacheable_members_encoder_from_the_feature_cache(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    from deepfake_detector.inference import feature_cache
+    from deepfake_detector.models.transfer import TransferModel
+
+    monkeypatch.setattr(feature_cache, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(TransferModel, "feature_key", lambda self: "test-mobilenet-v2-32px", raising=False)
+    torch.manual_seed(0)
+    model = create_model("max_of_models", members=[
+        {"name": "seed_cnn", "args": SEED}, {"name": "mobilenet_v2", "args": MOBILE, "offset": -1.0}]).eval()
+    runner = feature_cache.cached_features_runner(model)
+    assert isinstance(runner, feature_cache.CachedMembers)
+    x = _batch()
+    with torch.no_grad():
+        expected = model(x)
+    assert torch.allclose(runner(x), expected, atol=1e-5)  # the encoder ran once, its features now stored
+    calls = []
+    backbone = model.members[1].backbone
+    monkeypatch.setattr(backbone, "forward", lambda t: calls.append(len(t)) or type(backbone).forward(backbone, t))
+    assert torch.allclose(runner(x), expected, atol=1e-5) and calls == []  # again: from the cache alone

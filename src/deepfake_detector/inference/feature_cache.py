@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -19,6 +19,7 @@ import torch
 from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.models.base import BackboneAndHead
+from deepfake_detector.models.ensemble import MaxOfModels
 from deepfake_detector.models.feature_store import FeatureStore
 from deepfake_detector.models.weights.fetch import cache_dir
 
@@ -53,11 +54,35 @@ class CachedFeatures:
         return self.model.head(features).squeeze(1).float().cpu()
 
 
-def cached_features_runner(model: torch.nn.Module) -> CachedFeatures | None:
-    """The cache runner for a model whose frozen encoder names what it computes; None otherwise, or when the
-    cache is switched off."""
+class CachedMembers:
+    """Logits (N,) of a combined model (``models/ensemble.py``) whose members' encoders are read from the cache
+    where they can be (the others run as they are)."""
+
+    def __init__(self, model: MaxOfModels, runners: list[Callable[[torch.Tensor], torch.Tensor]]) -> None:
+        self.model = model
+        self.runners = runners
+        self.name = f"torch-{next(model.parameters()).device.type}-fp32+feature-cache"
+
+    @torch.inference_mode()
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        parts = self.model.member_inputs(batch.to(device))
+        raw = torch.stack([run(part).float().cpu() for run, part in zip(self.runners, parts, strict=True)], dim=1)
+        return self.model.on_common_scale(raw.to(device)).amax(dim=1).float().cpu()
+
+
+def cached_features_runner(model: torch.nn.Module) -> CachedFeatures | CachedMembers | None:
+    """The cache runner for a model whose frozen encoder names what it computes (or a combined model with such a
+    member); None otherwise, or when the cache is switched off."""
+    if os.environ.get(SWITCH, "on") == "off":
+        return None
+    if isinstance(model, MaxOfModels):
+        cached = [cached_features_runner(member) for member in model.members]
+        if not any(cached):
+            return None
+        return CachedMembers(model, [c or member for c, member in zip(cached, model.members, strict=True)])
     key = model.feature_key() if isinstance(model, BackboneAndHead) else None
-    if not key or os.environ.get(SWITCH, "on") == "off":
+    if not key:
         return None
     return CachedFeatures(model, FeatureStore(cache_dir() / "features", f"{key}-inputs"))
 

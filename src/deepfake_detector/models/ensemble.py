@@ -84,11 +84,19 @@ class MaxOfModels(DetectorModel):
         self.preprocess = Preprocess(input_size=first.input_size, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
                                      interpolation=first.interpolation)
 
-    def member_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, members): every member's logit on the first member's scale (its own operating point at the
+    def member_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """[0, 1] pixels, normalised as each member expects."""
+        return [norm(x) for norm in self.normalise]
+
+    def on_common_scale(self, raw: torch.Tensor) -> torch.Tensor:
+        """(N, members) raw member logits -> on the first member's scale (each member's own operating point at the
         first member's, less its offset)."""
-        logits = torch.stack([m(norm(x)) for m, norm in zip(self.members, self.normalise, strict=True)], dim=1)
-        return logits.float() * self.scale - self.shift
+        return raw.float() * self.scale - self.shift
+
+    def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, members): every member's logit on the common scale."""
+        raw = [m(part) for m, part in zip(self.members, self.member_inputs(x), strict=True)]
+        return self.on_common_scale(torch.stack(raw, dim=1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.member_logits(x).amax(dim=1)
