@@ -31,7 +31,7 @@ from deepfake_detector.models.artifacts import load_model, save_model
 from deepfake_detector.models.base import DetectorModel
 from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 from deepfake_detector.models.cam import CamTarget
-from deepfake_detector.models.meta import COMBINED, ModelMeta
+from deepfake_detector.models.meta import COMBINED, ModelMeta, TrainingInfo
 from deepfake_detector.models.registry import create_model, register_model
 from deepfake_detector.utils.atomic import write_text
 from deepfake_detector.utils.owned import is_empty, mark, remove_owned
@@ -184,7 +184,7 @@ def combine_saved_models(folders: list[str | Path], offsets: list[float], out: s
     # The first member's operating point until `calibrate` chooses the combined one.
     save_model(combined, out, name=COMBINED, args={"members": [s.model_dump() for s in specs]},
                threshold=specs[0].threshold, info={"framing": metas[0].framing, "run_name": out.name,
-                                    "threshold_policy": metas[0].threshold_policy, "training": metas[0].training})
+                                    "threshold_policy": metas[0].threshold_policy, "training": _training(metas)})
     first_splits = Path(str(metas[0].path)) / SPLITS_FILE
     if first_splits.is_file():
         write_text(out / SPLITS_FILE, first_splits.read_text(encoding="utf-8"))
@@ -197,3 +197,12 @@ def _paths(meta: ModelMeta, *splits: str) -> set[str]:
         return set()
     parts = read_splits(file)
     return {str(s.path) for name in splits for s in parts.get(name, [])}
+
+
+def _training(metas: list[ModelMeta]) -> TrainingInfo | None:
+    """The first member's training record, its data naming every member's sources."""
+    first = metas[0].training
+    if first is None:
+        return None
+    parts = [part for meta in metas if meta.training and meta.training.data for part in meta.training.data.split(" + ")]
+    return first.model_copy(update={"data": " + ".join(dict.fromkeys(parts))}) if parts else first

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from deepfake_detector.models.meta import ModelMeta
+from deepfake_detector.models.meta import COMBINED, ModelMeta
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>deepfake-detector</title>
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -77,6 +75,8 @@ def model_note(meta: ModelMeta) -> str:
     """The served model in words, from its model.json: run name, architecture and training data (folder names,
     not the trainer's paths)."""
     arch = meta.model.name if meta.model else "detector"
+    if arch == COMBINED:
+        arch = "the larger of " + " and ".join(str(m.get("name")) for m in meta.model.args.get("members", []))
     name = f"the model {meta.run_name} ({arch})" if meta.run_name else f"a {arch} model"
     data = meta.training.data if meta.training else None
     if not data:
