@@ -17,6 +17,7 @@ from deepfake_detector.errors import ConfigError, ModelLoadError
 from deepfake_detector.models import create_model
 from deepfake_detector.models.artifacts import save_model
 from deepfake_detector.models.ensemble import combine_saved_models
+from deepfake_detector.serve.page import model_note
 
 SEED = {"input_size": 32, "channels": [4, 8], "dense": 8}
 MOBILE = {"input_size": 32}
@@ -69,7 +70,8 @@ def test_bad_members_are_one_line_config_errors(members: list, words: str) -> No
 def _run_folder(tmp_path: Path, name: str, model_name: str, args: dict, threshold: float, splits: Splits) -> Path:
     torch.manual_seed(len(name))
     folder = save_model(create_model(model_name, **args), tmp_path / name, name=model_name, args=args,
-                        threshold=threshold, info={"framing": "faces+image", "temperature": 1.3, "run_name": name})
+                        threshold=threshold, info={"framing": "faces+image", "temperature": 1.3, "run_name": name,
+                              "training": {"data": f"{name}-photos + shared-photos", "n_train": 4}})
     write_splits(folder / SPLITS_FILE, splits)
     return folder
 
@@ -87,6 +89,8 @@ def test_combine_writes_a_run_that_scores_as_its_members_and_refuses_unfair_memb
 
     combined = Detector.load(out, device="cpu", backend="torch")
     assert combined.meta.framing == "faces+image" and combined.threshold == 0.6  # the first one's, until calibrated
+    assert model_note(combined.meta) == ("the model combined (the larger of seed_cnn and mobilenet_v2) trained on "
+                                         "a-photos + shared-photos + b-photos")
     assert {k: [s.path for s in v] for k, v in read_splits(out / SPLITS_FILE).items()} == \
         {k: [s.path for s in v] for k, v in read_splits(first / SPLITS_FILE).items()}
     parts = [Detector.load(f, device="cpu", backend="torch") for f in (first, second)]
