@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from deepfake_detector.models.ensemble import MaxOfModels
+
 from .conftest import CROSS, DATA_140K, ORIGINALS
 
 
@@ -64,7 +66,8 @@ def test_evaluate_scores_are_predict_scores(default_detector, faces: str, tmp_pa
 
     # Again: every encoder feature now comes from the cache, and the scores do not move.
     calls = []
-    backbone = default_detector.model.backbone
+    model = default_detector.model  # the default combines the CLIP detector (cached encoder) with a small CNN
+    backbone = (model.members[0] if isinstance(model, MaxOfModels) else model).backbone
     monkeypatch.setattr(backbone, "forward", lambda x: calls.append(len(x)) or type(backbone).forward(backbone, x))
     again = evaluate(default_detector, tmp_path / "set", out_dir=tmp_path / "again", faces=faces, progress=False)
     assert calls == []
