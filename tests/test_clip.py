@@ -133,9 +133,11 @@ def default_detector() -> Detector:
     return Detector.load(device="cpu", backend="auto")
 
 
-def test_default_model_is_the_clip_detector(default_detector: Detector) -> None:
+def test_default_model_is_the_clip_detector_combined_with_the_blend_detector(default_detector: Detector) -> None:
     assert default_detector.meta.path == str(bundled.DEFAULT_MODEL_DIR)
-    assert default_detector.meta.model.name.startswith("clip_vit_b16")
+    members = default_detector.meta.model.args["members"]
+    assert default_detector.meta.model.name == "max_of_models"
+    assert [m["name"] for m in members] == ["clip_vit_b16_multiblock", "mobilenet_v2"]
     assert default_detector.runner is None  # auto keeps PyTorch for the ViT
 
 
