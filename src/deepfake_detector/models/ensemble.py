@@ -75,7 +75,6 @@ class MaxOfModels(DetectorModel):
             raise ConfigError(f"max_of_models: members must share one input size, not {sorted(sizes)}")
         self.members = nn.ModuleList(members)
         self.normalise = nn.ModuleList(_Normalise(m.preprocess) for m in members)
-        self.specs = specs
         self.register_buffer("scale", torch.tensor([1 / s.temperature for s in specs]), persistent=False)
         shifts = [s.threshold_logit + s.offset - specs[0].threshold_logit for s in specs]
         self.register_buffer("shift", torch.tensor(shifts), persistent=False)
