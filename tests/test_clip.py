@@ -16,6 +16,7 @@ from PIL import Image
 from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
+from deepfake_detector.inference import detector as detector_module
 from deepfake_detector.inference.detector import FallbackWarning
 from deepfake_detector.models import artifacts, bundled, create_model
 from deepfake_detector.models import clip as clip_module
@@ -130,7 +131,11 @@ def test_saved_clip_detector_holds_only_its_head(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def default_detector() -> Detector:
-    return Detector.load(device="cpu", backend="auto")
+    """What ``auto`` loads on a CPU without bf16 / int8 hardware, on every machine (its flags injected; the
+    OpenVINO engines such CPUs get have their own tests)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detector_module, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+        return Detector.load(device="cpu", backend="auto")
 
 
 def test_default_model_is_the_clip_detector_combined_with_the_blend_detector(default_detector: Detector) -> None:

@@ -11,6 +11,7 @@ import torch
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ConfigError, ExportError
 from deepfake_detector.inference import Detector, save_model
+from deepfake_detector.inference import detector as detector_module
 from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend
 from deepfake_detector.inference.onnx_export import cached_onnx_path, export_onnx
 from deepfake_detector.models import create_model
@@ -78,6 +79,8 @@ def test_unknown_backend(small_model: Path) -> None:
 def test_auto_backend_uses_onnx_on_cpu_and_falls_back_to_torch(small_model: Path, tmp_path: Path,
                                                                monkeypatch) -> None:
     monkeypatch.setenv("DEEPFAKE_DETECTOR_CACHE", str(tmp_path / "cache"))
+    # a CPU without bf16 / int8 hardware (flags injected): there auto means ONNX Runtime, not OpenVINO
+    monkeypatch.setattr(detector_module, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
     batch = torch.rand(3, 3, 32, 32)
     reference = Detector.load(small_model, device="cpu").scores(batch)
     auto = Detector.load(small_model, device="cpu", backend="auto")
