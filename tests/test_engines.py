@@ -127,6 +127,17 @@ def test_self_test_accepts_a_matching_engine_and_caches_it(exported: tuple[Path,
     assert not [p for p in xml.parent.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
+def test_the_engine_is_named_by_the_precision_openvino_compiled(exported) -> None:
+    """bf16 asked for: ``openvino-bf16`` where OpenVINO reports bf16 for this CPU, ``openvino-fp32`` elsewhere."""
+    import openvino as ov
+
+    onnx_path, _ = exported
+    bf16_here = "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    engine = OpenVinoBackend(convert(onnx_path, "bf16"), "bf16")
+    assert engine.name == ("openvino-bf16" if bf16_here else "openvino-fp32")
+    assert OpenVinoBackend(convert(onnx_path, "fp32"), "fp32").name == "openvino-fp32"
+
+
 def test_self_test_rejects_a_perturbed_engine_and_falls_back_with_the_reason(exported, monkeypatch) -> None:
     onnx_path, meta = exported
     perturb(monkeypatch, 2.0)

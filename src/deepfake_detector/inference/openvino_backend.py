@@ -102,8 +102,9 @@ class OpenVinoBackend(Engine):
             config["INFERENCE_NUM_THREADS"] = str(threads)
         self.path = Path(ir_path)
         self.compiled = core.compile_model(str(ir_path), "CPU", config)
-        ran = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
-        self.precision = "int8" if precision == "int8" else ("bf16" if "bf16" in ran else "fp32")
+        # the precision the plugin compiled for (an ov.Type, whose str() is "<Type: 'bfloat16'>")
+        ran = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.precision = "int8" if precision == "int8" else ("bf16" if ran == ov.Type.bf16 else "fp32")
         self.name = f"openvino-{self.precision}"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
