@@ -207,6 +207,41 @@ def test_int8_quantisation_builds_a_cached_engine(exported, tmp_path: Path, monk
     assert loaded.engine.name == "openvino-int8" or "openvino-int8 self-test failed" in loaded.note
 
 
+def test_int8_is_also_tested_on_calibration_photos_it_was_not_calibrated_on(exported, tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    """An int8 engine right on the synthetic probes but wrong on real photos is rejected: its self-test also
+    scores the calibration folder's other photos against fp32."""
+    from deepfake_detector.inference.int8_calibration import (
+        DEFAULT_COUNT,
+        calibration_files,
+        check_files,
+        load_check_photos,
+    )
+    from deepfake_detector.inference.self_test import PROBES
+
+    onnx_path, meta = exported
+    folder = tmp_path / "calibration"
+    for i in range(2 * DEFAULT_COUNT):
+        write_image(folder / f"{i:02d}.png", (4 * i, 100, 255 - 4 * i), size=40, seed=i)
+    calibrated, checked = calibration_files(folder), check_files(folder)
+    assert len(checked) == DEFAULT_COUNT and not set(calibrated) & set(checked)
+    monkeypatch.setenv("DEEPFAKE_DETECTOR_CALIBRATION", str(folder))
+    original = OpenVinoBackend.run
+
+    def wrong_on_photos(self, batch):  # the probes come first; every row after them is a photo
+        logits = original(self, batch)
+        logits[PROBES:] += np.float32(4.0) if self.precision == "int8" else np.float32(0.0)
+        return logits
+
+    monkeypatch.setattr(OpenVinoBackend, "run", wrong_on_photos)
+    loaded = open_engine(onnx_path, meta, EnginePlan("openvino", "int8", "CPU has avx512_vnni"))
+    assert loaded.engine.name == "openvino-fp32"
+    assert "openvino-int8 self-test failed" in loaded.note
+    assert f"of {PROBES + DEFAULT_COUNT} probe labels" in loaded.note
+    photos = load_check_photos(meta.preprocess, folder)
+    assert reference_path(onnx_path, f"photos-{photos.key}").is_file()  # fp32 reference of the photos, stored
+
+
 def test_scan_records_the_engine(small_model: Path, cache: Path, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 

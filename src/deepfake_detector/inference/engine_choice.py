@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from deepfake_detector.errors import ConfigError, first_line
 from deepfake_detector.inference.cpu_features import PRECISIONS, choose_precision
 from deepfake_detector.inference.engine import Engine
@@ -75,7 +77,7 @@ def open_engine(onnx_path: str | Path, meta: ModelMeta, plan: EnginePlan, thread
     ``meta`` is the model's model.json (preprocessing, temperature, threshold and uncertain band).
     """
     from deepfake_detector.inference.onnx_backend import OnnxBackend
-    from deepfake_detector.inference.self_test import probe_batch, reference_logits, self_test
+    from deepfake_detector.inference.self_test import probe_batch, self_test
 
     onnx_path = Path(onnx_path)
     chain = [plan.precision] + (["fp32"] if plan.precision != "fp32" and plan.backend == "openvino" else [])
@@ -87,7 +89,7 @@ def open_engine(onnx_path: str | Path, meta: ModelMeta, plan: EnginePlan, thread
     for precision in chain:
         try:
             engine = _openvino(onnx_path, precision, meta, threads)
-            result = self_test(engine, batch, reference_logits(onnx_path, batch), temperature, rule)
+            result = self_test(engine, *_test_batch(onnx_path, batch, precision, meta), temperature, rule)
         except Exception as exc:  # converters, quantiser and runtimes raise many types; one line says which
             rejected.append(f"openvino-{precision} unavailable ({first_line(exc)})")
             continue
@@ -95,6 +97,20 @@ def open_engine(onnx_path: str | Path, meta: ModelMeta, plan: EnginePlan, thread
             return _loaded(engine, rejected)
         rejected.append(result.describe())
     return _loaded(OnnxBackend(onnx_path, threads=threads), rejected)
+
+
+def _test_batch(onnx_path: Path, probes: np.ndarray, precision: str, meta: ModelMeta) -> tuple[np.ndarray, np.ndarray]:
+    """The self-test's images and their fp32 reference logits: the probes, and for int8 also the photos of the
+    calibration folder it was not calibrated on."""
+    from deepfake_detector.inference.int8_calibration import load_check_photos
+    from deepfake_detector.inference.self_test import reference_logits
+
+    reference = reference_logits(onnx_path, probes)
+    photos = load_check_photos(meta.preprocess) if precision == "int8" else None
+    if photos is None:
+        return probes, reference
+    return (np.concatenate([probes, photos.batch]),
+            np.concatenate([reference, reference_logits(onnx_path, photos.batch, f"photos-{photos.key}")]))
 
 
 def _loaded(engine: Engine, rejected: list[str]) -> EngineLoad:

@@ -5,7 +5,9 @@ and the runtime's version, so it is checked on the machine, every load: the engi
 its P(fake) must stay within :data:`TOLERANCE` of the fp32 reference with no label changed. The probes are
 synthetic (colour fields, noise, face-like ellipses), drawn from fixed seeds, so nothing is shipped and nothing
 differs between machines; the reference is ONNX Runtime fp32 on the model's parity-checked export, computed once
-and stored beside that export.
+and stored beside that export. int8 is also checked on real photos, those of its calibration folder it was not
+calibrated on (:func:`~deepfake_detector.inference.int8_calibration.check_files`): on a model whose int8 errors
+probes did not show, they do.
 """
 
 from __future__ import annotations
@@ -55,16 +57,17 @@ def probe_batch(preprocess: Preprocess) -> np.ndarray:
     return engine_input(probe_images(preprocess.input_size), preprocess.mean, preprocess.std)
 
 
-def reference_path(onnx_path: str | Path) -> Path:
-    return Path(onnx_path).with_suffix(".probes.json")
+def reference_path(onnx_path: str | Path, name: str = "probes") -> Path:
+    return Path(onnx_path).with_suffix(f".{name}.json")
 
 
-def reference_logits(onnx_path: str | Path, batch: np.ndarray) -> np.ndarray:
-    """ONNX Runtime fp32 logits of the probes on the export, computed once and stored beside it (keyed by the
-    probes' SHA-256, so probes drawn differently get a fresh reference)."""
+def reference_logits(onnx_path: str | Path, batch: np.ndarray, name: str = "probes") -> np.ndarray:
+    """ONNX Runtime fp32 logits of a test ``batch`` (the probes, or int8's check photos) on the export, computed
+    once and stored beside it under ``name`` (keyed by the batch's SHA-256, so another batch gets a fresh
+    reference)."""
     from deepfake_detector.inference.onnx_backend import OnnxBackend
 
-    path = reference_path(onnx_path)
+    path = reference_path(onnx_path, name)
     digest = hashlib.sha256(np.ascontiguousarray(batch, dtype=np.float32).tobytes()).hexdigest()
     if path.is_file():
         stored = json.loads(path.read_text())
