@@ -114,3 +114,48 @@ def run(settings: Settings, model: str | None = None) -> list[Row]:
     rows.append(Row("engines", f"{folder.name}: --backend auto picks", None,
                     f"{plan.backend} {plan.precision} ({plan.reason}); {flags_line()}"))
     return rows
+
+
+def _predict_labels(files: list[Path], backend: str, faces: str, out: Path) -> tuple[float, dict[str, str]]:
+    """Wall seconds of one `predict` command (fresh process: start-up and model load included) and its labels."""
+    import json
+    import subprocess
+    import sys
+
+    cli = Path(sys.executable).with_name("deepfake-detector")
+    start = time.perf_counter()
+    subprocess.run([str(cli), "predict", *map(str, files), "--backend", backend, "--faces", faces, "--quiet",
+                    "--output", str(out)], check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    return seconds, {p["path"]: p["label"] for p in json.loads(out.read_text())["predictions"]}
+
+
+def end_to_end_rows(settings: Settings, n: int = 600) -> list[Row]:
+    """What a user waits for with the bundled default model, `--backend onnx` (fp32) against `--backend auto`
+    (the engine this CPU's flags choose): `predict` over ``n`` face photos (140k test + validation) with faces
+    off and on, and `scan` of the same photos; labels of the 140k test split compared between the two."""
+    import tempfile
+
+    from deepfake_detector.scan import read_summary, scan
+
+    test = image_files("test", 10_000)
+    files = (test + image_files("valid", 10_000))[:n]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for faces in ("off", "auto"):
+            labels = {}
+            for backend in ("onnx", "auto"):
+                seconds, labels[backend] = _predict_labels(files, backend, faces, Path(tmp) / f"{backend}.json")
+                rows.append(Row("engines-e2e", f"predict --faces {faces} --backend {backend}, default model",
+                                len(files) / seconds, f"{len(files)} photos, {seconds:.0f} s wall incl. start-up"))
+            same = [labels["onnx"][str(f)] == labels["auto"][str(f)] for f in test]
+            rows.append(Row("engines-e2e", f"labels, --faces {faces}: auto vs onnx on the 140k test split", None,
+                            f"{sum(same)} of {len(same)} equal"))
+        start = time.perf_counter()
+        scan(files, Path(tmp) / "scan", None, backend="auto", faces="auto", progress=False)
+        wall = time.perf_counter() - start
+        rows.append(Row("engines-e2e", "scan --backend auto --faces auto, default model",
+                        read_summary(Path(tmp) / "scan")["img_per_s"],
+                        f"{len(files)} photos; scoring rate from the scan's summary; {wall:.0f} s wall incl. load"))
+    rows.append(Row("engines-e2e", "CPU", None, flags_line()))
+    return rows

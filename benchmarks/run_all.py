@@ -1,5 +1,6 @@
 """Throughput benchmarks on this machine: JPEG decode, training steps, inference per backend with parity, CPU engines
-(OpenVINO fp32/bf16/int8 vs ONNX Runtime and PyTorch), predict, video, scan.
+(OpenVINO fp32/bf16/int8 vs ONNX Runtime and PyTorch; then end to end, `predict` and `scan` with the engine `auto`
+picks against ONNX Runtime fp32), face detectors, predict, video, scan.
 
 Run with `make bench` (or `python benchmarks/run_all.py --quick`). Each figure is the median of several
 timed repeats after a warm-up; peak RSS is the process's peak so far (resource.getrusage).
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_decode  # noqa: E402
 import bench_engines  # noqa: E402
+import bench_faces  # noqa: E402
 import bench_infer  # noqa: E402
 import bench_predict  # noqa: E402
 import bench_scan  # noqa: E402
@@ -27,7 +29,7 @@ import bench_video  # noqa: E402
 import torch  # noqa: E402
 from common import Row, Settings  # noqa: E402
 
-SECTIONS = ("decode", "train", "infer", "engines", "predict", "video", "scan")
+SECTIONS = ("decode", "train", "infer", "engines", "engines-e2e", "faces", "predict", "video", "scan")
 
 
 def machine() -> str:
@@ -73,6 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_infer.run(settings, args.models[:2] if args.quick else args.models)
     if "engines" in args.only:
         rows += bench_engines.run(settings, args.engine_model)
+    if "engines-e2e" in args.only:
+        rows += bench_engines.end_to_end_rows(settings, 64 if args.quick else 600)
+    if "faces" in args.only:
+        rows += bench_faces.run(settings)
     if "predict" in args.only:
         rows += bench_predict.run(settings)
     if "video" in args.only:
