@@ -11,6 +11,7 @@ import pytest
 
 from deepfake_detector.config import load_config
 from deepfake_detector.data.discovery import discover
+from deepfake_detector.data.samples import Sample
 from deepfake_detector.data.sources import make_source_splits
 from deepfake_detector.data.splits import read_splits, write_splits
 from deepfake_detector.errors import ConfigError, DatasetError
@@ -50,6 +51,26 @@ def test_per_source_splits_keep_names_and_fractions(tmp_path: Path) -> None:
     write_splits(tmp_path / "splits.csv", splits)
     back = read_splits(tmp_path / "splits.csv")
     assert back["test"] == splits.test and back["train"] == splits.train
+
+
+def test_a_runs_split_lists_name_the_same_images_from_any_folder(tmp_path: Path, monkeypatch) -> None:
+    """A config's data paths are relative to where training ran; splits.csv stores them absolute, so the run can
+    be evaluated from elsewhere, and the file read as a manifest (``evaluate --data run/splits.csv``)."""
+    import os
+
+    from deepfake_detector.data.splits import Splits
+
+    monkeypatch.chdir(REPO)
+    files = {label: sorted((DATA_140K / "real_vs_fake" / "real-vs-fake" / "test" / label).glob("*.jpg"))[:2]
+             for label in ("real", "fake")}
+    relative = [Sample(Path(os.path.relpath(f, REPO)), label, "140k") for label, name in ((0, "real"), (1, "fake"))
+                for f in files[name]]
+    assert not relative[0].path.is_absolute()
+    write_splits(tmp_path / "run" / "splits.csv", Splits([], [], relative, True))
+    monkeypatch.chdir(tmp_path)
+    listed = discover(tmp_path / "run" / "splits.csv").splits["test"]
+    assert [s.path for s in listed] == [*files["real"], *files["fake"]] and all(s.path.is_file() for s in listed)
+    assert [s.path for s in read_splits(tmp_path / "run" / "splits.csv")["test"]] == [s.path for s in listed]
 
 
 def test_a_mix_without_reals_is_refused() -> None:

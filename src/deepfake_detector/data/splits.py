@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +87,10 @@ SPLITS_FILE = "splits.csv"
 
 
 def write_splits(path: str | Path, splits: Splits) -> None:
-    """Save the exact file lists of a run (``path,label,source,split``), so it can be re-evaluated and audited."""
-    rows = [{"path": str(s.path), "label": LABEL_NAMES[s.label], "source": s.source, "split": name}
+    """Save the exact file lists of a run (``path,label,source,split``), so it can be re-evaluated and audited.
+    Paths are absolute: the file means the same images from any working folder, and as a manifest
+    (``evaluate --data run/splits.csv``, whose relative paths would be read from the file's own folder)."""
+    rows = [{"path": os.path.abspath(s.path), "label": LABEL_NAMES[s.label], "source": s.source, "split": name}
             for name, part in (("train", splits.train), ("valid", splits.valid), ("test", splits.test or []))
             for s in part]
     write_csv(path, rows, ["path", "label", "source", "split"])

@@ -16,6 +16,7 @@ folder alone rebuilds it; every member sees the same face crop at the same size 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,7 @@ def _paths(meta: ModelMeta, *splits: str) -> set[str]:
     if not file.is_file():
         return set()
     parts = read_splits(file)
-    return {str(s.path) for name in splits for s in parts.get(name, [])}
+    return {os.path.abspath(s.path) for name in splits for s in parts.get(name, [])}  # runs of either path style
 
 
 def _training(metas: list[ModelMeta]) -> TrainingInfo | None:
