@@ -84,6 +84,41 @@ def test_a_blended_view_of_a_training_set_is_the_same_every_run() -> None:
                                                               for i, im in enumerate(images)], strict=True))
 
 
+def test_fresh_blends_are_new_at_every_draw_and_the_same_in_every_run() -> None:
+    """``fresh``: the first draw is the fixed view's picture, each later draw of a photo a new blend; a second
+    run draws the same sequence."""
+    fixed = BlendConfig(views=1, p_swap=0.5)
+    fresh = fixed.model_copy(update={"fresh": True})
+    images = [read_image(p) for p in PHOTOS]
+
+    def draws(cfg: BlendConfig, times: int) -> list[list[torch.Tensor]]:
+        view = BlendView(cfg, PHOTOS, seed=0, view=0)
+        return [[view(im, i) for i, im in enumerate(images)] for _ in range(times)]
+
+    first, again = draws(fresh, 3), draws(fresh, 3)
+    assert all(torch.equal(a, b) for run, other in zip(first, again, strict=True)
+               for a, b in zip(run, other, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(first[0], draws(fixed, 1)[0], strict=True))
+    for i in range(len(images)):  # every draw of a photo differs from its other draws
+        assert not torch.equal(first[0][i], first[1][i]) and not torch.equal(first[1][i], first[2][i])
+    fixed_draws = draws(fixed, 2)
+    assert all(torch.equal(a, b) for a, b in zip(*fixed_draws, strict=True))  # without fresh: the same each time
+
+
+def test_fresh_blends_need_a_backbone_that_trains(tmp_path) -> None:
+    from deepfake_detector.config import load_config
+    from deepfake_detector.errors import ConfigError
+    from deepfake_detector.training import train
+
+    from .conftest import REPO
+
+    cfg = load_config(REPO / "configs" / "blend-detector.yaml", [
+        "train.finetune=frozen", "augment.blend.fresh=true", "data.limit=8", f"data.sources=[{{path: '{DATA_140K}', "
+        "classes: [real]}]", "model.args.pretrained=null"])
+    with pytest.raises(ConfigError, match="fresh"):
+        train(cfg, tmp_path / "run", progress=False)
+
+
 def test_a_two_head_model_trains_its_blended_head_on_reals_and_blends_only(tmp_path) -> None:
     from deepfake_detector.config import load_config
     from deepfake_detector.data.discovery import discover

@@ -127,11 +127,16 @@ class BlendConfig(_Strict):
 
     ``processed``: every blended view is also seen through each processing copy the reals get (the views of
     ``augment.process``, ``augment.histories`` and ``augment.face_crops``; the same history as its own real
-    photo), so that being processed (cropped, blurred, resized, JPEG) is evidence of neither class."""
+    photo), so that being processed (cropped, blurred, resized, JPEG) is evidence of neither class.
+
+    ``fresh``: every draw of a blended training image is a new blend (as SBI makes them, on the fly), not the
+    same picture every epoch; the first draw is the fixed view's. Seeded by the draw's number, so a run is the
+    same with the same loader workers. Needs a backbone that trains (a frozen one caches each view once)."""
 
     views: int = Field(0, ge=0, le=8)
     p_swap: float = Field(0.0, ge=0, le=1)
     processed: bool = False
+    fresh: bool = False
 
 
 class AugmentConfig(_Strict):

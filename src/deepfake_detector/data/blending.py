@@ -161,8 +161,9 @@ BLEND_SOURCE = "blend"  # the source name of blended training fakes (per-source 
 
 def blend_view_name(cfg: BlendConfig, view: int, seed: int) -> str:
     """Names a blended view by its recipe, so cached features of another recipe are never reused."""
-    # ``processed`` adds other views; it does not change this one (so its cached features stay valid)
-    recipe_json = cfg.model_dump_json(exclude={"processed"}) + _RECIPE_VERSION
+    # ``processed`` adds other views and ``fresh`` later draws; neither changes this view's first picture (so its
+    # cached features and held-out blends stay valid)
+    recipe_json = cfg.model_dump_json(exclude={"processed", "fresh"}) + _RECIPE_VERSION
     recipe = hashlib.sha256(recipe_json.encode()).hexdigest()[:10]
     return f"blend-{recipe}-s{seed}-v{view}"
 

@@ -4,6 +4,7 @@ held-out blends of a validation or test split's reals, written as image files.""
 
 from __future__ import annotations
 
+import collections
 import hashlib
 from pathlib import Path
 
@@ -31,11 +32,16 @@ from deepfake_detector.utils.atomic import atomic_path
 
 class BlendView:
     """``perturb(image, index)`` turning the ``index``-th real face of ``donors`` into a blended fake (SBI, or
-    a swap with another of ``donors``); seeded by (seed, view, index), so a view is the same in every run."""
+    a swap with another of ``donors``); seeded by (seed, view, index), so a view is the same in every run.
+
+    With ``cfg.fresh`` each later call for the same ``index`` draws a new blend, seeded by the call's number as
+    well (counted per process: a loader worker keeps its own count); the photos' landmarks are found once."""
 
     def __init__(self, cfg: BlendConfig, donors: list[Path], seed: int, view: int) -> None:
         self.cfg, self.donors, self.seed, self.view = cfg, donors, seed, view
         self._detector: FaceDetector | None = None
+        self._draws: collections.Counter[int] = collections.Counter()
+        self._landmarks: dict[int, Landmarks] = {}
 
     def __getstate__(self) -> dict:  # loader workers make their own face detector
         return self.__dict__ | {"_detector": None}
@@ -46,16 +52,29 @@ class BlendView:
         faces = self._detector.detect(image)
         return landmarks_or_aligned(np.array(faces[0].landmarks) if faces else None, image.shape[:2])
 
+    def _landmarks_of(self, index: int, image: np.ndarray) -> Landmarks:
+        """The landmarks of donor ``index`` (that image); kept for later draws when blends are fresh."""
+        if not self.cfg.fresh:
+            return self.landmarks(image)
+        if index not in self._landmarks:
+            self._landmarks[index] = self.landmarks(image)
+        return self._landmarks[index]
+
     def __call__(self, image: torch.Tensor, index: int) -> torch.Tensor:
-        rng = np.random.default_rng([self.seed, self.view, index])
+        draw = 0
+        if self.cfg.fresh:
+            draw = self._draws[index]
+            self._draws[index] += 1
+        rng = np.random.default_rng([self.seed, self.view, index, *([draw] if draw else [])])
         target = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
         if len(self.donors) > 1 and rng.random() < self.cfg.p_swap:
             other = int(rng.integers(len(self.donors) - 1))
             other += other >= index  # never the photo itself
             donor = np.ascontiguousarray(read_image(self.donors[other]).permute(1, 2, 0).numpy())
-            blend = swap_faces(target, self.landmarks(target), donor, self.landmarks(donor), rng)
+            blend = swap_faces(target, self._landmarks_of(index, target), donor, self._landmarks_of(other, donor),
+                               rng)
         else:
-            blend = self_blend(target, self.landmarks(target), rng)
+            blend = self_blend(target, self._landmarks_of(index, target), rng)
         return torch.from_numpy(blend.image).permute(2, 0, 1).contiguous()
 
 

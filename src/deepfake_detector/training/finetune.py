@@ -177,7 +177,12 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     real_copies = {**processed, **histories, **framed} if cfg.augment.blend.processed else {}
     blend_copies = {f"{name}-{copy_name}": _ProcessedBlend(blend, copy.perturb, real_rows)
                     for name, blend in blends.items() for copy_name, copy in real_copies.items()}
-    blended = {name: ImageDataset(blended_samples(reals), pre, augmented, cache=cache, progress=progress,
+    if cfg.augment.blend.fresh and t.finetune == "frozen":
+        raise ConfigError("augment.blend.fresh draws a new blend every time, but a frozen backbone computes each "
+                          "view's features once: set train.finetune=full (or staged), or fresh: false")
+    # fresh blends are made anew at every draw, so never kept in the decoded-image cache
+    blend_cache = False if cfg.augment.blend.fresh else cache
+    blended = {name: ImageDataset(blended_samples(reals), pre, augmented, cache=blend_cache, progress=progress,
                                   perturb=perturb) for name, perturb in {**blends, **blend_copies}.items()}
     copies = [*recompressed.values(), *processed.values(), *histories.values(), *framed.values(), *blended.values()]
     datasets = [train_set, val_set, *copies]
