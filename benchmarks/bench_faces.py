@@ -125,7 +125,8 @@ def run(settings: Settings) -> list[Row]:
         rows.append(Row("faces", f"{name}", 1000 / ms,
                         f"{ms:.1f} ms/photo; found {np.mean([bool(f) for f in found]):.1%} "
                         f"({', '.join(f'{k} {v}' for k, v in per_source.items())}); "
-                        f"found by both with boxes at IoU ≥ 0.5 {agree:.1%}; default model: AUC {roc_auc_score(y, p):.4f}, accuracy "
+                        f"found by both with boxes at IoU ≥ 0.5 {agree:.1%}; "
+                        f"default model: AUC {roc_auc_score(y, p):.4f}, accuracy "
                         f"{np.mean(fake == (y == FAKE)):.3f}, TPR {np.mean(fake[y == FAKE]):.3f}, FPR "
                         f"{', '.join(f'{k} {v:.3f}' for k, v in fpr.items())}; n={len(samples)}"))
     return rows
