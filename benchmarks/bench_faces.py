@@ -18,6 +18,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from common import REPO, SHARED, Row, Settings
@@ -71,16 +72,13 @@ def detectors() -> dict[str, Detect]:
 
 
 def validation_photos() -> list[Sample]:
-    """The bundled default model's validation split (its training config's sources and seed)."""
-    import os
-
+    """The bundled default model's validation split (its training config's sources and seed), read from SHARED."""
     from deepfake_detector.config import load_config
     from deepfake_detector.data.sources import make_source_splits
 
     cfg = load_config(REPO / "src/deepfake_detector/assets/default-model/train-config.yaml")
-    sources = [s.model_copy(update={"path": str(SHARED / Path(s.path).relative_to("../shared")) if
-                                    str(s.path).startswith("../shared") else s.path}) for s in cfg.data.sources]
-    os.chdir(REPO)
+    sources = [s.model_copy(update={"path": str(SHARED / Path(s.path).relative_to("../shared"))})
+               for s in cfg.data.sources]  # every source of the recipe lies under ../shared
     splits, _ = make_source_splits(sources, cfg.data.val_fraction, cfg.train.seed)
     return splits.valid
 
@@ -116,7 +114,7 @@ def run(settings: Settings) -> list[Row]:
         for source in sorted({s.source for s in samples}):
             hits = [bool(f) for f, s in zip(found, samples, strict=True) if s.source == source]
             per_source[source] = f"{np.mean(hits):.0%}"
-        detector.__dict__["face_detector"] = type("Swapped", (), {"detect": staticmethod(detect)})()
+        detector.__dict__["face_detector"] = SimpleNamespace(detect=detect)  # the detector predict() uses
         p = np.array([pred.p_fake for pred in detector.predict(images, faces="auto", provenance=False)])
         y = np.array([s.label for s in samples])
         fake = p >= detector.threshold
