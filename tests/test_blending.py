@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from deepfake_detector.config import BlendConfig
-from deepfake_detector.data.blending import blend_mask, self_blend, swap_faces
+from deepfake_detector.data.blending import blend_mask, blend_view_name, self_blend, swap_faces
 from deepfake_detector.data.decode import read_image
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.training.blend_view import BlendView
@@ -70,6 +70,47 @@ def test_a_swap_pastes_the_other_face_inside_the_mask_only(faces, seamless: bool
     # Another person's face: per unit of mask strength, the pixels move far more than a colour jitter would.
     moved = np.abs(swap.image[inside].astype(int) - target[inside].astype(int)).mean() / swap.mask[inside].mean()
     assert moved > 8
+
+
+def test_part_blends_cover_some_facial_parts_and_change_nothing_else(faces) -> None:
+    """``parts``: masks over eyes, nose or mouth, inside the face and far smaller than the whole-face mask; a
+    part blend or part swap changes only the pixels under its mask."""
+    for image, landmarks, box in faces:
+        whole = blend_mask(image.shape[:2], landmarks, np.random.default_rng(0)) > 0
+        left, top, right, bottom = _grown(box, 0.15)
+        sizes = set()
+        for seed in range(8):
+            mask = blend_mask(image.shape[:2], landmarks, np.random.default_rng(seed), parts=True)
+            ys, xs = np.nonzero(mask)
+            assert len(xs) and xs.min() >= left and xs.max() <= right and ys.min() >= top and ys.max() <= bottom
+            assert (mask > 0).sum() < 0.8 * whole.sum()  # all four parts at most
+            sizes.add(int((mask > 0).sum()))
+            # every part sits on a landmark: some landmark lies under the mask
+            assert any(mask[round(y), round(x)] > 0 for x, y in landmarks)
+        assert len(sizes) > 1 and np.mean(list(sizes)) < 0.5 * whole.sum()  # other seeds, other parts
+        fake = self_blend(image, landmarks, np.random.default_rng(5), parts=True)
+        changed = np.abs(fake.image.astype(int) - image.astype(int)).max(axis=2) > 0
+        assert changed.any() and not changed[fake.mask == 0].any()
+    (target, target_points, _), (donor, donor_points, _) = faces[0], faces[2]
+    swap = swap_faces(target, target_points, donor, donor_points, np.random.default_rng(2), parts=True)
+    changed = np.abs(swap.image.astype(int) - target.astype(int)).max(axis=2) > 0
+    assert changed.any() and not changed[swap.mask == 0].any()
+
+
+def test_recipes_without_part_blends_keep_their_names_and_pictures() -> None:
+    """Adding ``p_part`` changed neither the name of an older recipe (its cached held-out blends and features;
+    the bundled blend detector's validation blends are ``blend-a5134f79b8-s42-v1000``) nor its pictures."""
+    bundled = BlendConfig(views=2, p_swap=0.3, processed=True)
+    assert blend_view_name(bundled, 1000, 42) == "blend-a5134f79b8-s42-v1000"
+    with_parts = bundled.model_copy(update={"p_part": 0.5})
+    assert blend_view_name(with_parts, 1000, 42) != blend_view_name(bundled, 1000, 42)
+    images = [read_image(p) for p in PHOTOS]
+    whole = [BlendView(bundled, PHOTOS, 0, 0)(im, i) for i, im in enumerate(images)]
+    parts = [BlendView(bundled.model_copy(update={"p_part": 1.0}), PHOTOS, 0, 0)(im, i)
+             for i, im in enumerate(images)]
+    changed = [int((a != im).any(0).sum()) for a, im in zip(whole, images, strict=True)]
+    changed_parts = [int((a != im).any(0).sum()) for a, im in zip(parts, images, strict=True)]
+    assert all(0 < cp < c for cp, c in zip(changed_parts, changed, strict=True))
 
 
 def test_a_blended_view_of_a_training_set_is_the_same_every_run() -> None:

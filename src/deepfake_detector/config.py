@@ -123,7 +123,8 @@ HistoryName = Literal["sdxl-tile", "sd21", "jpeg-q75", "jpeg-q90"]
 class BlendConfig(_Strict):
     """Blended fakes from real faces (data/blending.py): ``views`` fake copies of every real training image,
     each the photo's own face blended back into it (Self-Blended Images) or, with probability ``p_swap``,
-    another real training face aligned and pasted over it; labelled fake, source ``blend``.
+    another real training face aligned and pasted over it; labelled fake, source ``blend``. With probability
+    ``p_part`` a blend covers only some facial parts (eyes, nose, mouth), as a hand edit of a part does.
 
     ``processed``: every blended view is also seen through each processing copy the reals get (the views of
     ``augment.process``, ``augment.histories`` and ``augment.face_crops``; the same history as its own real
@@ -135,6 +136,7 @@ class BlendConfig(_Strict):
 
     views: int = Field(0, ge=0, le=8)
     p_swap: float = Field(0.0, ge=0, le=1)
+    p_part: float = Field(0.0, ge=0, le=1)
     processed: bool = False
     fresh: bool = False
 

@@ -5,7 +5,9 @@ boundary, and colour and sharpness that differ between the inner face and the re
 (SBI; Shiohara & Yamasaki, CVPR 2022) teach a detector exactly that from real faces alone: a real face is
 blended into a slightly altered copy of itself (colour, sharpness, scale and position jitter) through a mask
 around its landmarks, deformed and blurred. Face X-ray (Li et al., CVPR 2020) blends a *different* real face,
-aligned on the landmarks and colour-matched, the same way: our own synthetic face swaps.
+aligned on the landmarks and colour-matched, the same way: our own synthetic face swaps. Either can cover one or
+more facial parts (eyes, nose, mouth) instead of the whole inner face, as region-level blends do (SLADD, Chen
+et al., CVPR 2022): the traces of a hand edit of a part, where a whole-face mask teaches only a face's outline.
 
 Everything here is a pure function of its inputs and a NumPy ``Generator``: seed it from (seed, view, index)
 and the same training image gives the same fake in every run, so a frozen backbone's features of it can be
@@ -57,15 +59,40 @@ def face_outline(landmarks: Landmarks, rng: np.random.Generator) -> np.ndarray:
                             round(angle), 0, 360, 8)
 
 
+def part_outlines(landmarks: Landmarks, rng: np.random.Generator) -> list[np.ndarray]:
+    """Jittered ellipses around a random non-empty set of facial parts (each eye with its brow, the nose, the
+    mouth), as polygons ``(N, 2)``."""
+    left_eye, right_eye, nose, mouth_left, mouth_right = np.asarray(landmarks, dtype=np.float64)
+    eye_span = max(float(np.linalg.norm(right_eye - left_eye)), 4.0)
+    mouth_span = max(float(np.linalg.norm(mouth_right - mouth_left)), 3.0)
+    up = (left_eye + right_eye) / 2 - (mouth_left + mouth_right) / 2
+    up /= max(float(np.linalg.norm(up)), 1e-6)
+    angle = round(float(np.degrees(np.arctan2(*(right_eye - left_eye)[::-1]))))
+    # (centre, half width, half height) of each part, from the landmarks and the eye span
+    parts = [(eye + up * eye_span * rng.uniform(0.0, 0.15), eye_span * rng.uniform(0.3, 0.42),
+              eye_span * rng.uniform(0.18, 0.32)) for eye in (left_eye, right_eye)]
+    parts.append((nose + up * eye_span * rng.uniform(0.15, 0.3), eye_span * rng.uniform(0.22, 0.32),
+                  eye_span * rng.uniform(0.4, 0.55)))
+    parts.append(((mouth_left + mouth_right) / 2, mouth_span * rng.uniform(0.65, 0.85),
+                  mouth_span * rng.uniform(0.3, 0.45)))
+    chosen = rng.random(len(parts)) < 0.5
+    if not chosen.any():
+        chosen[rng.integers(len(parts))] = True
+    return [cv2.ellipse2Poly((round(c[0]), round(c[1])), (max(1, round(w)), max(1, round(h))), angle, 0, 360, 8)
+            for (c, w, h), keep in zip(parts, chosen, strict=True) if keep]
+
+
 def blend_mask(shape: tuple[int, int], landmarks: Landmarks, rng: np.random.Generator,
-               strengths: tuple[float, ...] = BLEND_RATIOS) -> np.ndarray:
-    """SBI's mask: the face outline, elastically deformed, blurred, times a strength drawn from ``strengths``;
-    float32 ``(H, W)``."""
+               strengths: tuple[float, ...] = BLEND_RATIOS, parts: bool = False) -> np.ndarray:
+    """SBI's mask: the face outline (or, with ``parts``, outlines of some facial parts), elastically deformed,
+    blurred, times a strength drawn from ``strengths``; float32 ``(H, W)``."""
     height, width = shape
     mask = np.zeros((height, width), np.float32)
-    cv2.fillConvexPoly(mask, face_outline(landmarks, rng), 1.0)
-    # Elastic deformation: a smooth random displacement field, a few percent of the face's size.
-    scale = max(float(np.ptp(np.asarray(landmarks)[:, 0])), 8.0)
+    for outline in part_outlines(landmarks, rng) if parts else [face_outline(landmarks, rng)]:
+        cv2.fillConvexPoly(mask, outline, 1.0)
+    # Elastic deformation: a smooth random displacement field, a few percent of the face's size (of a part's
+    # size for parts: half as much, or a small part would be torn apart and blurred away).
+    scale = max(float(np.ptp(np.asarray(landmarks)[:, 0])), 8.0) * (0.5 if parts else 1.0)
     coarse = rng.normal(0, 0.06 * scale, size=(2, 6, 6)).astype(np.float32)
     dx, dy = (cv2.resize(c, (width, height), interpolation=cv2.INTER_CUBIC) for c in coarse)
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
@@ -104,9 +131,10 @@ def _paste(source: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarr
     return np.clip(source.astype(np.float32) * m + target.astype(np.float32) * (1 - m) + 0.5, 0, 255).astype(np.uint8)
 
 
-def self_blend(image: np.ndarray, landmarks: Landmarks, rng: np.random.Generator) -> Blend:
-    """An SBI fake: ``image`` with its own altered copy pasted over the face; pixels outside the mask unchanged."""
-    mask = blend_mask(image.shape[:2], landmarks, rng)
+def self_blend(image: np.ndarray, landmarks: Landmarks, rng: np.random.Generator, parts: bool = False) -> Blend:
+    """An SBI fake: ``image`` with its own altered copy pasted over the face (or some of its ``parts``); pixels
+    outside the mask unchanged."""
+    mask = blend_mask(image.shape[:2], landmarks, rng, parts=parts)
     return Blend(_paste(_alter(image, rng), image, mask), mask)
 
 
@@ -123,16 +151,17 @@ def _match_colour(source: np.ndarray, target: np.ndarray, region: np.ndarray) ->
 
 
 def swap_faces(target: np.ndarray, target_landmarks: Landmarks, donor: np.ndarray, donor_landmarks: Landmarks,
-               rng: np.random.Generator, seamless: bool = False) -> Blend:
-    """A face swap between two real photos: the donor's face, aligned on the landmarks (similarity transform)
-    and colour-matched, pasted over the target's face; with ``seamless``, OpenCV's Poisson cloning blends it."""
+               rng: np.random.Generator, seamless: bool = False, parts: bool = False) -> Blend:
+    """A face swap between two real photos: the donor's face (or some of its ``parts``), aligned on the landmarks
+    (similarity transform) and colour-matched, pasted over the target's; with ``seamless``, OpenCV's Poisson
+    cloning blends it."""
     matrix, _ = cv2.estimateAffinePartial2D(np.asarray(donor_landmarks, np.float32),
                                             np.asarray(target_landmarks, np.float32))
     if matrix is None:
         raise ValueError("the landmarks do not define an alignment")
     height, width = target.shape[:2]
     aligned = cv2.warpAffine(donor, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
-    mask = blend_mask((height, width), target_landmarks, rng, strengths=(1.0,))  # a swap replaces the face
+    mask = blend_mask((height, width), target_landmarks, rng, strengths=(1.0,), parts=parts)  # replaced, not mixed
     aligned = _match_colour(aligned, target, mask)
     if not seamless:
         return Blend(_paste(aligned, target, mask), mask)
@@ -162,8 +191,9 @@ BLEND_SOURCE = "blend"  # the source name of blended training fakes (per-source 
 def blend_view_name(cfg: BlendConfig, view: int, seed: int) -> str:
     """Names a blended view by its recipe, so cached features of another recipe are never reused."""
     # ``processed`` adds other views and ``fresh`` later draws; neither changes this view's first picture (so its
-    # cached features and held-out blends stay valid)
-    recipe_json = cfg.model_dump_json(exclude={"processed", "fresh"}) + _RECIPE_VERSION
+    # cached features and held-out blends stay valid); nor does ``p_part`` at 0 (recipes from before it existed)
+    exclude = {"processed", "fresh"} | ({"p_part"} if cfg.p_part == 0 else set())
+    recipe_json = cfg.model_dump_json(exclude=exclude) + _RECIPE_VERSION
     recipe = hashlib.sha256(recipe_json.encode()).hexdigest()[:10]
     return f"blend-{recipe}-s{seed}-v{view}"
 

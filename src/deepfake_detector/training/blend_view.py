@@ -67,14 +67,17 @@ class BlendView:
             self._draws[index] += 1
         rng = np.random.default_rng([self.seed, self.view, index, *([draw] if draw else [])])
         target = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
-        if len(self.donors) > 1 and rng.random() < self.cfg.p_swap:
+        swap = len(self.donors) > 1 and rng.random() < self.cfg.p_swap
+        # drawn only when parts are asked for, so the recipes from before p_part make the same pictures
+        parts = self.cfg.p_part > 0 and rng.random() < self.cfg.p_part
+        if swap:
             other = int(rng.integers(len(self.donors) - 1))
             other += other >= index  # never the photo itself
             donor = np.ascontiguousarray(read_image(self.donors[other]).permute(1, 2, 0).numpy())
             blend = swap_faces(target, self._landmarks_of(index, target), donor, self._landmarks_of(other, donor),
-                               rng)
+                               rng, parts=parts)
         else:
-            blend = self_blend(target, self._landmarks_of(index, target), rng)
+            blend = self_blend(target, self._landmarks_of(index, target), rng, parts=parts)
         return torch.from_numpy(blend.image).permute(2, 0, 1).contiguous()
 
 
