@@ -37,7 +37,8 @@ def main() -> None:
     detector = Detector.load(None if args.model == "default" else args.model, device="cpu", backend="torch")
     meta = detector.meta
     spec = meta.model.args["members"][args.member]
-    info = {"framing": args.framing, "run_name": f"member-{args.member}", "temperature": spec.get("temperature")}
+    info = {"framing": args.framing, "run_name": spec.get("label") or f"member-{args.member}",
+            "temperature": spec.get("temperature")}
     if args.member == 0:
         info |= {"threshold_policy": meta.threshold_policy,
                  "training": meta.training.model_dump() if meta.training else None}
