@@ -154,3 +154,37 @@ def test_a_combined_model_reads_its_cacheable_members_encoder_from_the_feature_c
     backbone = model.members[1].backbone
     monkeypatch.setattr(backbone, "forward", lambda t: calls.append(len(t)) or type(backbone).forward(backbone, t))
     assert torch.allclose(runner(x), expected, atol=1e-5) and calls == []  # again: from the cache alone
+
+
+def test_the_default_models_members_taken_apart_combine_into_the_same_model(tmp_path: Path) -> None:
+    """``scripts/extract_member.py`` (how the default is rebuilt with a retrained member): each member keeps its
+    weights, temperature and threshold, the first its run's split lists (made again from its recipe, the counts its
+    training recorded); combining them again at the same offset scores as the default."""
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    default = Detector.load(None, device="cpu", backend="torch")
+    specs = default.meta.model.args["members"]
+    folders = []
+    for index, extra in ((0, ["--framing", "faces+image", "--splits", "configs/clip-detector.yaml"]), (1, [])):
+        out = tmp_path / f"member-{index}"
+        subprocess.run([sys.executable, "scripts/extract_member.py", "default", str(index), str(out), *extra],
+                       cwd=REPO, check=True, capture_output=True)
+        member = Detector.load(out, device="cpu", backend="torch")
+        assert member.meta.temperature == pytest.approx(specs[index]["temperature"])
+        assert member.meta.threshold == pytest.approx(specs[index]["threshold"])
+        assert member.meta.run_name == specs[index]["label"]
+        folders.append(out)
+    splits = read_splits(folders[0] / SPLITS_FILE)
+    training = default.meta.training
+    assert (len(splits["train"]), len(splits["valid"])) == (training.n_train, training.n_valid)
+    assert not (folders[1] / SPLITS_FILE).exists()
+    combined = Detector.load(combine_saved_models(folders, [specs[1]["offset"]], tmp_path / "again"), device="cpu",
+                             backend="torch")
+    assert (combined.meta.model.args["members"][1]["offset"], combined.meta.threshold_policy) == (
+        specs[1]["offset"], default.meta.threshold_policy)
+    x = torch.rand(2, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(combined.model.member_logits(x), default.model.member_logits(x), atol=1e-5)
