@@ -5,7 +5,10 @@ change in P(fake) against fp32 for each. Tells which layers an engine should kee
     python scripts/bf16_error_by_block.py [--data ../shared/data/140k]
 
 PyTorch's bf16 autocast is a stand-in for OpenVINO's bf16 inference precision: both round matrix products'
-inputs to bf16; the figures say where the error starts, not what a given engine gives.
+inputs to bf16; the figures say where the error starts, not what a given engine gives. ``--openvino`` then measures
+the engine itself on the whole default model's ONNX export: OpenVINO bf16, and the same graph split in two compiled
+models, the input end (patch embedding and the first blocks) at fp32 and the rest at bf16, with the labels each
+changes against OpenVINO fp32 at the model's threshold and uncertain band.
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ from PIL import Image
 from torchvision.transforms.functional import to_tensor
 
 from deepfake_detector.data.discovery import discover
+from deepfake_detector.inference.onnx_backend import cached_onnx_path
+from deepfake_detector.inference.openvino_backend import convert
+from deepfake_detector.inference.verdict import VerdictRule
 from deepfake_detector.models.artifacts import load_model
 from deepfake_detector.models.bundled import bundled_model_dir
+from deepfake_detector.models.meta import ModelMeta
 
 # (label, blocks computed in fp32: patch embedding = block 0, encoder blocks 1-12)
 LAYOUTS = [("bf16 everywhere", set()),
@@ -33,6 +40,8 @@ LAYOUTS = [("bf16 everywhere", set()),
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "../shared/data/140k"))
+    parser.add_argument("--openvino", action="store_true", help="also measure OpenVINO bf16 and split graphs "
+                        "(the default model must have been loaded once with an OpenVINO backend)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     model, meta = load_model(bundled_model_dir())
@@ -65,6 +74,53 @@ def main() -> None:
     for label, fp32 in LAYOUTS:
         change = np.abs(p_fake(fp32) - reference)
         print(f"| {label} | {np.median(change):.1e} | {np.quantile(change, 0.99):.3f} | {change.max():.3f} |")
+    if args.openvino:
+        # the ONNX graph normalises its input itself
+        openvino_split_table(images * std + mean, meta)
+
+
+def openvino_split_table(images: torch.Tensor, meta: ModelMeta) -> None:
+    """The whole default model through OpenVINO: bf16, and fp32 up to the end of block N then bf16."""
+    import openvino as ov
+
+    core, ir = ov.Core(), str(convert(cached_onnx_path(bundled_model_dir()), "fp32"))
+    band = meta.uncertain
+    rule = VerdictRule.checked(meta.threshold, band and (band.low, band.high))
+    hint = {"f32": {"INFERENCE_PRECISION_HINT": "f32"}, "bf16": {"INFERENCE_PRECISION_HINT": "bf16"}}
+    batches = [b.numpy() for b in images.split(16)]
+
+    def p_fake(score) -> np.ndarray:
+        logits = np.concatenate([np.asarray(score(b)).reshape(-1) for b in batches])
+        return 1 / (1 + np.exp(-logits / (meta.temperature or 1.0)))
+
+    def split_at(last_block: int):
+        """fp32 model: image -> tokens after encoder block ``last_block`` (timm numbering from 0); bf16 model:
+        image and those tokens -> logit (the image still feeds the other member)."""
+        first, second = core.read_model(ir), core.read_model(ir)
+        cut = f"/members.0/backbone/blocks.{last_block}/"
+        end = [op for op in first.get_ordered_ops() if op.get_friendly_name().startswith(cut)][-1]
+        head = core.compile_model(ov.Model([end.output(0)], first.get_parameters()), "CPU", hint["f32"])
+        end = next(op for op in second.get_ordered_ops() if op.get_friendly_name() == end.get_friendly_name())
+        tokens = ov.opset13.parameter(end.output(0).get_partial_shape(), ov.Type.f32, name="tokens")
+        for consumer in list(end.output(0).get_target_inputs()):
+            consumer.replace_source_output(tokens.output(0))
+        tail = core.compile_model(ov.Model(second.get_results(), [*second.get_parameters(), tokens]), "CPU",
+                                  hint["bf16"])
+        return lambda batch: tail({"image": batch, "tokens": head(batch)[0]})[0]
+
+    fp32 = core.compile_model(ir, "CPU", hint["f32"])
+    bf16 = core.compile_model(ir, "CPU", hint["bf16"])
+    reference = p_fake(lambda b: fp32(b)[0])
+    print(f"\nOpenVINO on the whole default model; against OpenVINO fp32, {rule.describe()}")
+    print("| kept in fp32 | median \\|ΔP\\| | p99 | max | labels changed |\n|---|---:|---:|---:|---:|")
+    for label, score in [("nothing (bf16 everywhere)", lambda b: bf16(b)[0]),
+                         ("patch embedding + block 1", split_at(0)),
+                         ("patch embedding + blocks 1-2", split_at(1))]:
+        got = p_fake(score)
+        change = np.abs(got - reference)
+        changed = sum(rule.label(float(a)) != rule.label(float(b)) for a, b in zip(got, reference, strict=True))
+        print(f"| {label} | {np.median(change):.1e} | {np.quantile(change, 0.99):.3f} | {change.max():.3f} | "
+              f"{changed} of {len(got)} |")
 
 
 if __name__ == "__main__":
