@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "../shared/data/140k"))
     parser.add_argument("--openvino", action="store_true", help="also measure OpenVINO bf16 and split graphs "
-                        "(the default model must have been loaded once with an OpenVINO backend)")
+                        "(on the default model's ONNX export, which any predict --backend onnx makes)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     model, meta = load_model(bundled_model_dir())
@@ -83,7 +83,10 @@ def openvino_split_table(images: torch.Tensor, meta: ModelMeta) -> None:
     """The whole default model through OpenVINO: bf16, and fp32 up to the end of block N then bf16."""
     import openvino as ov
 
-    core, ir = ov.Core(), str(convert(cached_onnx_path(bundled_model_dir()), "fp32"))
+    export = cached_onnx_path(bundled_model_dir())
+    if not export.is_file():
+        raise SystemExit(f"{export}: no ONNX export of the default model yet; run any predict --backend onnx first")
+    core, ir = ov.Core(), str(convert(export, "fp32"))
     band = meta.uncertain
     rule = VerdictRule.checked(meta.threshold, band and (band.low, band.high))
     hint = {"f32": {"INFERENCE_PRECISION_HINT": "f32"}, "bf16": {"INFERENCE_PRECISION_HINT": "bf16"}}
