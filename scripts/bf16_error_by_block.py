@@ -24,6 +24,7 @@ from torchvision.transforms.functional import to_tensor
 from deepfake_detector.data.discovery import discover
 from deepfake_detector.inference.onnx_backend import cached_onnx_path
 from deepfake_detector.inference.openvino_backend import convert
+from deepfake_detector.inference.predictor import sigmoid_scores
 from deepfake_detector.inference.verdict import VerdictRule
 from deepfake_detector.models.artifacts import load_model
 from deepfake_detector.models.bundled import bundled_model_dir
@@ -89,12 +90,14 @@ def openvino_split_table(images: torch.Tensor, meta: ModelMeta) -> None:
     core, ir = ov.Core(), str(convert(export, "fp32"))
     band = meta.uncertain
     rule = VerdictRule.checked(meta.threshold, band and (band.low, band.high))
-    hint = {"f32": {"INFERENCE_PRECISION_HINT": "f32"}, "bf16": {"INFERENCE_PRECISION_HINT": "bf16"}}
     batches = [b.numpy() for b in images.split(16)]
+
+    def compiled(model, precision: str):
+        return core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": precision})
 
     def p_fake(score) -> np.ndarray:
         logits = np.concatenate([np.asarray(score(b)).reshape(-1) for b in batches])
-        return 1 / (1 + np.exp(-logits / (meta.temperature or 1.0)))
+        return sigmoid_scores(logits, meta.temperature or 1.0)
 
     def split_at(last_block: int):
         """fp32 model: image -> tokens after encoder block ``last_block`` (timm numbering from 0); bf16 model:
@@ -102,17 +105,15 @@ def openvino_split_table(images: torch.Tensor, meta: ModelMeta) -> None:
         first, second = core.read_model(ir), core.read_model(ir)
         cut = f"/members.0/backbone/blocks.{last_block}/"
         end = [op for op in first.get_ordered_ops() if op.get_friendly_name().startswith(cut)][-1]
-        head = core.compile_model(ov.Model([end.output(0)], first.get_parameters()), "CPU", hint["f32"])
+        head = compiled(ov.Model([end.output(0)], first.get_parameters()), "f32")
         end = next(op for op in second.get_ordered_ops() if op.get_friendly_name() == end.get_friendly_name())
         tokens = ov.opset13.parameter(end.output(0).get_partial_shape(), ov.Type.f32, name="tokens")
         for consumer in list(end.output(0).get_target_inputs()):
             consumer.replace_source_output(tokens.output(0))
-        tail = core.compile_model(ov.Model(second.get_results(), [*second.get_parameters(), tokens]), "CPU",
-                                  hint["bf16"])
+        tail = compiled(ov.Model(second.get_results(), [*second.get_parameters(), tokens]), "bf16")
         return lambda batch: tail({"image": batch, "tokens": head(batch)[0]})[0]
 
-    fp32 = core.compile_model(ir, "CPU", hint["f32"])
-    bf16 = core.compile_model(ir, "CPU", hint["bf16"])
+    fp32, bf16 = compiled(ir, "f32"), compiled(ir, "bf16")
     reference = p_fake(lambda b: fp32(b)[0])
     print(f"\nOpenVINO on the whole default model; against OpenVINO fp32, {rule.describe()}")
     print("| kept in fp32 | median \\|ΔP\\| | p99 | max | labels changed |\n|---|---:|---:|---:|---:|")
