@@ -30,30 +30,23 @@ demo: weights
 	$(BIN)/deepfake-detector demo --data $(DATA) --config $(CONFIG) --out $(DEMO)
 
 # Retrain the bundled default detector, two detectors combined into one (docs/face-swaps.md):
-# 1. the CLIP detector, two heads: stage 2 of configs/clip-detector.yaml keeps the bundled model's fine-tuned CLIP
-#    blocks (stage 1, configs/clip-finetune.yaml: minutes on a GPU) and trains a generated-face head on every real
-#    and fake source with processing and SDXL-history augmentation, and a blended-face head on the real photos
-#    vs their blends, processed alike (~1 h 50 min of feature extraction on 2 CPU cores, cached); its blended
-#    head is then lowered by 2 (chosen on validation among 0, 1, 2: scripts/shift_blended_head.py);
-# 2. the face-swap detector learnt from real photos alone (configs/blend-detector.yaml, ~25 min on 2 CPU cores);
+# 1. the generator detector: stage 2 of configs/clip-detector.yaml keeps the bundled model's fine-tuned CLIP
+#    blocks (stage 1, configs/clip-finetune.yaml: minutes on a GPU) and retrains its head on every real and fake
+#    source with processing and SDXL-history augmentation (~2 h of feature extraction on 2 CPU cores, cached);
+# 2. the face-swap detector learnt from real photos alone (configs/blend-detector.yaml, ~65 min on 2 CPU cores);
 # 3. `combine`: the larger of their logits, each at its own threshold, the blend detector's 0.5 lower (the
 #    offset chosen on validation: scripts/estimate_max_of_models.py), calibrated as one on validation;
 # then places the trained parts (fp16) in the package; the rest of the encoder stays in the weights cache.
 # Then update MODEL_CARD.md.
 ASSET = src/deepfake_detector/assets/default-model
-TWO_HEADS = model.args.head=max2 augment.blend.views=1 augment.blend.p_swap=0.8 augment.blend.p_part=0.4 \
-  augment.blend.processed=true
 default-model: weights
-	$(BIN)/deepfake-detector train --config configs/clip-detector.yaml --out runs/clip-max2-processed --overwrite \
-	  $(TWO_HEADS)
-	$(BIN)/python scripts/shift_blended_head.py runs/clip-max2-processed 2 runs/clip-max2-offset2
-	$(BIN)/deepfake-detector calibrate runs/clip-max2-offset2 --uncertain 0.99 --temperature
+	$(BIN)/deepfake-detector train --config configs/clip-detector.yaml --out runs/clip-detector --overwrite
 	$(BIN)/deepfake-detector train --config configs/blend-detector.yaml --out runs/blend-detector --overwrite
-	$(BIN)/deepfake-detector combine runs/clip-max2-offset2 runs/blend-detector --offset 0.5 \
-	  --out runs/max2-plus-blend --overwrite
-	$(BIN)/deepfake-detector calibrate runs/max2-plus-blend --uncertain 0.99 --temperature
-	$(BIN)/deepfake-detector export runs/max2-plus-blend --fp16 $(ASSET)
-	cp runs/clip-max2-processed/config.yaml $(ASSET)/train-config.yaml
+	$(BIN)/deepfake-detector combine runs/clip-detector runs/blend-detector --offset 0.5 \
+	  --out runs/default-plus-blend --overwrite
+	$(BIN)/deepfake-detector calibrate runs/default-plus-blend --uncertain 0.99 --temperature
+	$(BIN)/deepfake-detector export runs/default-plus-blend --fp16 $(ASSET)
+	cp configs/clip-detector.yaml $(ASSET)/train-config.yaml
 	cp configs/blend-detector.yaml $(ASSET)/blend-detector-config.yaml
 
 # The fast MobileNetV2 model (assets/fast-model, `--model fast`), fp16.
