@@ -125,6 +125,26 @@ def test_a_blended_view_of_a_training_set_is_the_same_every_run() -> None:
                                                               for i, im in enumerate(images)], strict=True))
 
 
+def test_seamless_swaps_are_cloned_in_place_of_pasted_ones_and_only_swaps() -> None:
+    """``p_seamless`` turns swaps into Poisson-cloned ones, the same every run; self-blends, and the name and
+    pictures of a recipe without it, stay as they were."""
+    pasted = BlendConfig(views=1, p_swap=1.0)
+    cloned = pasted.model_copy(update={"p_seamless": 1.0})
+    assert blend_view_name(pasted, 0, 0) == blend_view_name(pasted.model_copy(update={"p_seamless": 0.0}), 0, 0)
+    assert blend_view_name(cloned, 0, 0) != blend_view_name(pasted, 0, 0)
+    images = [read_image(p) for p in PHOTOS]
+
+    def views(cfg: BlendConfig) -> list[torch.Tensor]:
+        return [BlendView(cfg, PHOTOS, seed=0, view=0)(im, i) for i, im in enumerate(images)]
+
+    swaps, clones = views(pasted), views(cloned)
+    assert all(torch.equal(a, b) for a, b in zip(clones, views(cloned), strict=True))
+    assert all(not torch.equal(c, s) and not torch.equal(c, im) for c, s, im in zip(clones, swaps, images, strict=True))
+    self_blends = BlendConfig(views=1)
+    assert all(torch.equal(a, b) for a, b in zip(views(self_blends), views(self_blends.model_copy(
+        update={"p_seamless": 1.0})), strict=True))
+
+
 def test_fresh_blends_are_new_at_every_draw_and_the_same_in_every_run() -> None:
     """``fresh``: the first draw is the fixed view's picture, each later draw of a photo a new blend; a second
     run draws the same sequence."""

@@ -124,7 +124,9 @@ class BlendConfig(_Strict):
     """Blended fakes from real faces (data/blending.py): ``views`` fake copies of every real training image,
     each the photo's own face blended back into it (Self-Blended Images) or, with probability ``p_swap``,
     another real training face aligned and pasted over it; labelled fake, source ``blend``. With probability
-    ``p_part`` a blend covers only some facial parts (eyes, nose, mouth), as a hand edit of a part does.
+    ``p_part`` a blend covers only some facial parts (eyes, nose, mouth), as a hand edit of a part does. With
+    probability ``p_seamless`` a swap is Poisson-cloned (OpenCV's seamless cloning, as face-swap tools offer)
+    instead of pasted through a blurred mask: no colour step at the boundary, only texture and sharpness.
 
     ``processed``: every blended view is also seen through each processing copy the reals get (the views of
     ``augment.process``, ``augment.histories`` and ``augment.face_crops``; the same history as its own real
@@ -137,6 +139,7 @@ class BlendConfig(_Strict):
     views: int = Field(0, ge=0, le=8)
     p_swap: float = Field(0.0, ge=0, le=1)
     p_part: float = Field(0.0, ge=0, le=1)
+    p_seamless: float = Field(0.0, ge=0, le=1)
     processed: bool = False
     fresh: bool = False
 

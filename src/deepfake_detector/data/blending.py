@@ -191,8 +191,9 @@ BLEND_SOURCE = "blend"  # the source name of blended training fakes (per-source 
 def blend_view_name(cfg: BlendConfig, view: int, seed: int) -> str:
     """Names a blended view by its recipe, so cached features of another recipe are never reused."""
     # ``processed`` adds other views and ``fresh`` later draws; neither changes this view's first picture (so its
-    # cached features and held-out blends stay valid); nor does ``p_part`` at 0 (recipes from before it existed)
-    exclude = {"processed", "fresh"} | ({"p_part"} if cfg.p_part == 0 else set())
+    # cached features and held-out blends stay valid); nor do ``p_part`` and ``p_seamless`` at 0 (recipes from
+    # before they existed)
+    exclude = {"processed", "fresh"} | {name for name in ("p_part", "p_seamless") if getattr(cfg, name) == 0}
     recipe_json = cfg.model_dump_json(exclude=exclude) + _RECIPE_VERSION
     recipe = hashlib.sha256(recipe_json.encode()).hexdigest()[:10]
     return f"blend-{recipe}-s{seed}-v{view}"

@@ -68,14 +68,15 @@ class BlendView:
         rng = np.random.default_rng([self.seed, self.view, index, *([draw] if draw else [])])
         target = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
         swap = len(self.donors) > 1 and rng.random() < self.cfg.p_swap
-        # drawn only when parts are asked for, so the recipes from before p_part make the same pictures
+        # drawn only when asked for, so the recipes from before p_part and p_seamless make the same pictures
         parts = self.cfg.p_part > 0 and rng.random() < self.cfg.p_part
+        seamless = swap and self.cfg.p_seamless > 0 and rng.random() < self.cfg.p_seamless
         if swap:
             other = int(rng.integers(len(self.donors) - 1))
             other += other >= index  # never the photo itself
             donor = np.ascontiguousarray(read_image(self.donors[other]).permute(1, 2, 0).numpy())
             blend = swap_faces(target, self._landmarks_of(index, target), donor, self._landmarks_of(other, donor),
-                               rng, parts=parts)
+                               rng, seamless=seamless, parts=parts)
         else:
             blend = self_blend(target, self._landmarks_of(index, target), rng, parts=parts)
         return torch.from_numpy(blend.image).permute(2, 0, 1).contiguous()
