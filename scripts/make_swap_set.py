@@ -35,11 +35,17 @@ from deepfake_detector.models.weights.fetch import cache_dir
 REPO = Path(__file__).resolve().parents[1]
 
 
+def planned_targets(run: Path, split: str, n: int | None, seed: int) -> list[tuple[int, str, bool]]:
+    """The set's targets in order: (index among the split's reals, file stem, Poisson-cloned?)."""
+    reals = [s for s in read_splits(run / SPLITS_FILE)[split] if s.label == REAL]
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.permutation(len(reals))[:n].tolist()) if n else list(range(len(reals)))
+    return [(i, f"{reals[i].source}-{Path(reals[i].path).stem}", k % 2 == 1) for k, i in enumerate(chosen)]
+
+
 def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clips: bool, seed: int) -> int:
     """Write ``out/{real,fake}/<stem>.jpg`` (and clips); the number of pairs."""
     reals = [s for s in read_splits(run / SPLITS_FILE)[split] if s.label == REAL]
-    rng = np.random.default_rng(seed)
-    targets = sorted(rng.permutation(len(reals))[:n].tolist()) if n else list(range(len(reals)))
     detector = FaceDetector(min_face_px=32)
     points: dict[int, np.ndarray | None] = {}
 
@@ -52,8 +58,7 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
 
     for folder in ("real", "fake") + (("clips/real", "clips/fake") if clips else ()):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    for k, i in enumerate(targets):
-        stem = f"{reals[i].source}-{Path(reals[i].path).stem}"
+    for i, stem, seamless in planned_targets(run, split, n, seed):
         if (out / "fake" / f"{stem}.jpg").exists():
             continue  # written by an earlier, interrupted run
         target, target_points = photo(i)
@@ -66,7 +71,7 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
         if j is None:
             continue
         donor, donor_points = photo(j)
-        swap = swap_faces(target, target_points, donor, donor_points, pair_rng, seamless=k % 2 == 1)
+        swap = swap_faces(target, target_points, donor, donor_points, pair_rng, seamless=seamless)
         for label, image in (("real", target), ("fake", swap.image)):
             picture = Image.fromarray(image)
             if clips:
