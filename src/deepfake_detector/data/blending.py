@@ -193,7 +193,8 @@ def blend_view_name(cfg: BlendConfig, view: int, seed: int) -> str:
     # ``processed`` adds other views and ``fresh`` later draws; neither changes this view's first picture (so its
     # cached features and held-out blends stay valid); nor do ``p_part`` and ``p_seamless`` at 0 (recipes from
     # before they existed)
-    exclude = {"processed", "fresh"} | {name for name in ("p_part", "p_seamless") if getattr(cfg, name) == 0}
+    unset = {name for name, p in (("p_part", cfg.p_part), ("p_seamless", cfg.p_seamless)) if p == 0}
+    exclude = {"processed", "fresh"} | unset
     recipe_json = cfg.model_dump_json(exclude=exclude) + _RECIPE_VERSION
     recipe = hashlib.sha256(recipe_json.encode()).hexdigest()[:10]
     return f"blend-{recipe}-s{seed}-v{view}"
