@@ -27,7 +27,7 @@ from make_video_set import ken_burns, write_h264
 from PIL import Image
 
 from deepfake_detector.data.blending import swap_faces
-from deepfake_detector.data.samples import REAL
+from deepfake_detector.data.samples import REAL, Sample
 from deepfake_detector.data.splits import SPLITS_FILE, read_splits
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.models.weights.fetch import cache_dir
@@ -35,9 +35,13 @@ from deepfake_detector.models.weights.fetch import cache_dir
 REPO = Path(__file__).resolve().parents[1]
 
 
-def planned_targets(run: Path, split: str, n: int | None, seed: int) -> list[tuple[int, str, bool]]:
-    """The set's targets in order: (index among the split's reals, file stem, Poisson-cloned?)."""
-    reals = [s for s in read_splits(run / SPLITS_FILE)[split] if s.label == REAL]
+def split_reals(run: Path, split: str) -> list[Sample]:
+    """The real photos of one split of a run, in its splits.csv order."""
+    return [s for s in read_splits(run / SPLITS_FILE)[split] if s.label == REAL]
+
+
+def planned_targets(reals: list[Sample], n: int | None, seed: int) -> list[tuple[int, str, bool]]:
+    """The set's targets in order: (index in ``reals``, file stem, Poisson-cloned?)."""
     rng = np.random.default_rng(seed)
     chosen = sorted(rng.permutation(len(reals))[:n].tolist()) if n else list(range(len(reals)))
     return [(i, f"{reals[i].source}-{Path(reals[i].path).stem}", k % 2 == 1) for k, i in enumerate(chosen)]
@@ -45,7 +49,7 @@ def planned_targets(run: Path, split: str, n: int | None, seed: int) -> list[tup
 
 def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clips: bool, seed: int) -> int:
     """Write ``out/{real,fake}/<stem>.jpg`` (and clips); the number of pairs."""
-    reals = [s for s in read_splits(run / SPLITS_FILE)[split] if s.label == REAL]
+    reals = split_reals(run, split)
     detector = FaceDetector(min_face_px=32)
     points: dict[int, np.ndarray | None] = {}
 
@@ -58,7 +62,7 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
 
     for folder in ("real", "fake") + (("clips/real", "clips/fake") if clips else ()):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    for i, stem, seamless in planned_targets(run, split, n, seed):
+    for i, stem, seamless in planned_targets(reals, n, seed):
         if (out / "fake" / f"{stem}.jpg").exists():
             continue  # written by an earlier, interrupted run
         target, target_points = photo(i)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from make_swap_set import planned_targets
+from make_swap_set import planned_targets, split_reals
 
 from deepfake_detector.evaluation.bootstrap import resample_weights, threshold_free_cis
 from deepfake_detector.evaluation.metrics import threshold_free_metrics
@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, help="as given to make_swap_set.py")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    cloned = {stem: seamless for _, stem, seamless in planned_targets(args.run, args.split, args.n, args.seed)}
+    plan = planned_targets(split_reals(args.run, args.split), args.n, args.seed)
+    cloned = {stem: seamless for _, stem, seamless in plan}
     for path in args.predictions:
         if not path.is_file():
             print(f"error: {path}: no such predictions file", file=sys.stderr)

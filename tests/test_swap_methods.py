@@ -32,5 +32,5 @@ def test_the_halves_follow_make_swap_sets_plan(tmp_path) -> None:
         writer.writerows(rows)
     out = subprocess.run([sys.executable, "scripts/swap_methods.py", str(run), "--split", "valid", str(predictions)],
                          cwd=REPO, capture_output=True, text=True, check=True).stdout
-    assert "pasted (2): ROC-AUC 1.000" in out and "100.0% caught" in out
-    assert "cloned (2): ROC-AUC 0.000" in out and "0.0% caught" in out
+    assert "pasted (2): ROC-AUC 1.000 [1.000, 1.000], 100.0% caught;" in out
+    assert "cloned (2): ROC-AUC 0.000 [0.000, 0.000], 0.0% caught" in out
