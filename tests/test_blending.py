@@ -7,9 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import WeightedRandomSampler
 
 from deepfake_detector.config import BlendConfig
 from deepfake_detector.data.blending import blend_mask, blend_view_name, self_blend, swap_faces
+from deepfake_detector.data.dataset import EpochClock, EpochWeightedSampler
 from deepfake_detector.data.decode import read_image
 from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.training.blend_view import BlendView
@@ -164,6 +166,35 @@ def test_fresh_blends_are_new_at_every_draw_and_the_same_in_every_run() -> None:
         assert not torch.equal(first[0][i], first[1][i]) and not torch.equal(first[1][i], first[2][i])
     fixed_draws = draws(fixed, 2)
     assert all(torch.equal(a, b) for a, b in zip(*fixed_draws, strict=True))  # without fresh: the same each time
+
+
+def test_a_resumed_run_draws_the_order_and_fresh_blends_of_an_uninterrupted_one() -> None:
+    """The balanced sampler replays the epochs a resumed run already trained, and fresh blends are keyed by the
+    epoch it sets: epoch 2 of a run resumed there is epoch 2 of a run that never stopped, new against epochs
+    0 and 1; epoch 0 draws what ``WeightedRandomSampler`` drew before."""
+    weights = torch.tensor([1.0, 1.0, 2.0, 4.0] * 8, dtype=torch.double)
+    fresh = BlendConfig(views=1, p_swap=0.5, fresh=True)
+    images = [read_image(p) for p in PHOTOS]
+
+    def epoch(sampler: EpochWeightedSampler, view: BlendView) -> tuple[list[int], list[torch.Tensor]]:
+        order = list(sampler)  # sets the clock the view reads
+        return order, [view(im, i) for i, im in enumerate(images)]
+
+    clock = EpochClock()
+    whole, view = EpochWeightedSampler(weights, seed=3, clock=clock), BlendView(fresh, PHOTOS, 0, 0, clock)
+    uninterrupted = [epoch(whole, view) for _ in range(3)]
+    assert clock.epoch == 2
+    clock = EpochClock(2)
+    resumed = epoch(EpochWeightedSampler(weights, seed=3, first_epoch=2, clock=clock),
+                    BlendView(fresh, PHOTOS, 0, 0, clock))
+    assert resumed[0] == uninterrupted[2][0]
+    assert all(torch.equal(a, b) for a, b in zip(resumed[1], uninterrupted[2][1], strict=True))
+    assert len({tuple(order) for order, _ in uninterrupted}) == 3
+    for earlier in (0, 1):
+        assert all(not torch.equal(a, b) for a, b in zip(resumed[1], uninterrupted[earlier][1], strict=True))
+    before = WeightedRandomSampler(weights, len(weights), replacement=True,
+                                   generator=torch.Generator().manual_seed(3))
+    assert list(before) == uninterrupted[0][0]
 
 
 def test_fresh_blends_need_a_backbone_that_trains(tmp_path) -> None:

@@ -14,6 +14,7 @@ from deepfake_detector.config import load_config
 from deepfake_detector.errors import ConfigError
 from deepfake_detector.evaluation.evaluate import evaluate
 from deepfake_detector.training import train
+from deepfake_detector.training.train import _epochs_done
 
 from .conftest import DATA_140K, REPO
 
@@ -65,11 +66,13 @@ def test_resume_continues_an_interrupted_run(tmp_path: Path, tiny_dataset: Path)
             "train.batch_size=8", f"data.path={tiny_dataset}"]
     out = tmp_path / "run"
     first = train(load_config(REPO / "configs" / "seed-cnn.yaml", [*base, "train.epochs=2"]), out, progress=False)
+    assert _epochs_done(out / "checkpoints" / "last.ckpt") == 2  # a resumed run's loader draws from epoch 2 on
     with pytest.raises(ConfigError, match="already exists"):
         train(load_config(REPO / "configs" / "seed-cnn.yaml", [*base, "train.epochs=2"]), out, progress=False)
     resumed = train(load_config(REPO / "configs" / "seed-cnn.yaml", [*base, "train.epochs=4"]), out,
                     resume=True, progress=False)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
+    assert _epochs_done(out / "checkpoints" / "last.ckpt") == 4
     # epochs 1-2 came back from the checkpoint (same rows, timings included), they were not trained again
     assert resumed.history[:2] == first.history
     with pytest.raises(ConfigError, match="nothing to resume"):

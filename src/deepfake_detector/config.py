@@ -133,10 +133,10 @@ class BlendConfig(_Strict):
     photo), so that being processed (cropped, blurred, resized, JPEG) is evidence of neither class.
 
     ``fresh``: every draw of a blended training image is a new blend (as SBI makes them, on the fly), not the
-    same picture every epoch; the first draw is the fixed view's. Seeded by the draw's number, so a run is the
-    same with the same loader workers. The count is not checkpointed: a resumed run counts from its first draw
-    again, so the epoch after a resume repeats the first epoch's blends. Needs a backbone that trains (a frozen
-    one caches each view once)."""
+    same picture every epoch; the first draw is the fixed view's. Seeded by the epoch and the draw's number in
+    it, so a run is the same with the same loader workers, and a resumed run draws what an uninterrupted one
+    would (its sampler replays the epochs already trained). Needs a backbone that trains (a frozen one caches
+    each view once)."""
 
     views: int = Field(0, ge=0, le=8)
     p_swap: float = Field(0.0, ge=0, le=1)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from deepfake_detector.data.decode import read_image
@@ -117,6 +117,45 @@ def collate_skipping_bad(items: list[dict]) -> dict:
 def default_num_workers() -> int:
     """Leave one core to the model: on a 2-core machine that is one loader worker."""
     return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+class EpochClock:
+    """The training epoch a loader is in, in shared memory: loader workers (persistent, forked or spawned) read
+    what the main process set, so a view can draw per epoch (``training/blend_view.py``)."""
+
+    def __init__(self, epoch: int = 0) -> None:
+        self._epoch = torch.tensor(epoch, dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
+
+    def set(self, epoch: int) -> None:
+        self._epoch.fill_(epoch)
+
+
+class EpochWeightedSampler(WeightedRandomSampler):
+    """Draws with replacement by weight (as ``WeightedRandomSampler``, seeded), one epoch per ``iter``, counting
+    from ``first_epoch``: a resumed run first replays the draws of the epochs it already trained, so it goes on
+    with the very draws an uninterrupted run makes next. Each epoch sets ``clock`` before its first index
+    reaches a worker."""
+
+    def __init__(self, weights: torch.Tensor, seed: int, first_epoch: int = 0,
+                 clock: EpochClock | None = None) -> None:
+        super().__init__(weights, num_samples=len(weights), replacement=True,
+                         generator=torch.Generator().manual_seed(seed))
+        self.epoch, self.clock = 0, clock
+        while self.epoch < first_epoch:
+            self._draw()
+
+    def _draw(self) -> list[int]:
+        self.epoch += 1
+        return torch.multinomial(self.weights, self.num_samples, True, generator=self.generator).tolist()
+
+    def __iter__(self) -> Iterator[int]:
+        if self.clock is not None:
+            self.clock.set(self.epoch)
+        yield from self._draw()
 
 
 def make_loader(

@@ -22,6 +22,7 @@ from deepfake_detector.data.blending import (
     self_blend,
     swap_faces,
 )
+from deepfake_detector.data.dataset import EpochClock
 from deepfake_detector.data.decode import read_image
 from deepfake_detector.data.samples import FAKE, Sample
 from deepfake_detector.errors import ImageDecodeError
@@ -34,13 +35,16 @@ class BlendView:
     """``perturb(image, index)`` turning the ``index``-th real face of ``donors`` into a blended fake (SBI, or
     a swap with another of ``donors``); seeded by (seed, view, index), so a view is the same in every run.
 
-    With ``cfg.fresh`` each later call for the same ``index`` draws a new blend, seeded by the call's number as
-    well (counted per process: a loader worker keeps its own count); the photos' landmarks are found once."""
+    With ``cfg.fresh`` each later call for the same ``index`` draws a new blend, seeded by the epoch ``clock``
+    says (the training loader's sampler sets it, a resumed run included) and by how many times this process
+    drew ``index`` in that epoch; epoch 0's first draw is the fixed view's. The photos' landmarks are found once."""
 
-    def __init__(self, cfg: BlendConfig, donors: list[Path], seed: int, view: int) -> None:
-        self.cfg, self.donors, self.seed, self.view = cfg, donors, seed, view
+    def __init__(self, cfg: BlendConfig, donors: list[Path], seed: int, view: int,
+                 clock: EpochClock | None = None) -> None:
+        self.cfg, self.donors, self.seed, self.view, self.clock = cfg, donors, seed, view, clock
         self._detector: FaceDetector | None = None
         self._draws: collections.Counter[int] = collections.Counter()
+        self._draws_epoch = 0
         self._landmarks: dict[int, Landmarks] = {}
 
     def __getstate__(self) -> dict:  # loader workers make their own face detector
@@ -60,12 +64,20 @@ class BlendView:
             self._landmarks[index] = self.landmarks(image)
         return self._landmarks[index]
 
+    def _draw_of(self, index: int) -> tuple[int, ...]:
+        """(epoch, k) for the k-th fresh blend of ``index`` this process makes in the clock's epoch; () for the
+        fixed view's (epoch 0, k 0)."""
+        epoch = self.clock.epoch if self.clock is not None else 0
+        if epoch != self._draws_epoch:
+            self._draws.clear()
+            self._draws_epoch = epoch
+        k = self._draws[index]
+        self._draws[index] += 1
+        return (epoch, k) if (epoch, k) != (0, 0) else ()
+
     def __call__(self, image: torch.Tensor, index: int) -> torch.Tensor:
-        draw = 0
-        if self.cfg.fresh:
-            draw = self._draws[index]
-            self._draws[index] += 1
-        rng = np.random.default_rng([self.seed, self.view, index, *([draw] if draw else [])])
+        draw = self._draw_of(index) if self.cfg.fresh else ()
+        rng = np.random.default_rng([self.seed, self.view, index, *draw])
         target = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
         swap = len(self.donors) > 1 and rng.random() < self.cfg.p_swap
         # drawn only when asked for, so the recipes from before p_part and p_seamless make the same pictures

@@ -23,12 +23,12 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import BackboneFinetuning
 from torch import nn
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, WeightedRandomSampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from deepfake_detector.config import ProcessingConfig, RunConfig, TrainConfig
 from deepfake_detector.data.blending import BLEND_SOURCE, blend_view_name, blended_samples
-from deepfake_detector.data.dataset import ImageDataset, make_loader
+from deepfake_detector.data.dataset import EpochClock, EpochWeightedSampler, ImageDataset, make_loader
 from deepfake_detector.data.histories import parse_histories
 from deepfake_detector.data.perturb import PerturbFn
 from deepfake_detector.data.processing import process_image, view_name
@@ -140,8 +140,9 @@ def _constant(epoch: int) -> float:
 
 
 def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | str = "auto",
-                progress: bool = True) -> FitPlan:
-    """Datasets, loaders, Lightning module and callbacks for ``cfg.train.finetune``."""
+                progress: bool = True, first_epoch: int = 0) -> FitPlan:
+    """Datasets, loaders, Lightning module and callbacks for ``cfg.train.finetune``; ``first_epoch``: the
+    epoch a resumed run starts at (its loader draws as an uninterrupted run's would there)."""
     t = cfg.train
     needs_backbone = t.finetune != "full" or t.backbone_lr_scale != 1.0
     if needs_backbone and not isinstance(model, BackboneAndHead):
@@ -170,7 +171,8 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
     # augment.blend: fake copies of the real training faces, a face blended into each (face swaps' traces).
     reals = [s for s in splits.train if s.label == REAL]
     donors = [s.path for s in reals]
-    blends = {blend_view_name(cfg.augment.blend, v, seed): BlendView(cfg.augment.blend, donors, seed, v)
+    clock = EpochClock(first_epoch)  # the training loader's sampler tells fresh blends the epoch
+    blends = {blend_view_name(cfg.augment.blend, v, seed): BlendView(cfg.augment.blend, donors, seed, v, clock)
               for v in range(cfg.augment.blend.views)}
     # blend.processed: each blend also through its own real photo's processing copies, so processing is no evidence
     real_rows = [i for i, s in enumerate(splits.train) if s.label == REAL]
@@ -199,7 +201,7 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
         labels = [s.label for d in (train_set, *copies) for s in d.samples]
         sources = [s.source for d in (train_set, *copies) for s in d.samples]
         return FitPlan(BinaryDetectorModule(model, t),
-                       _train_loader(train_all, labels, sources, cfg),
+                       _train_loader(train_all, labels, sources, cfg, first_epoch, clock),
                        make_loader(val_set, bs, shuffle=False, num_workers=workers, seed=seed),
                        len(train_all), callbacks, datasets)
 
@@ -234,7 +236,7 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
         sources = [s for s, k in zip(sources, keep.tolist(), strict=True) if k]
         head = head.generated
     return FitPlan(BinaryDetectorModule(HeadOnly(head), t),
-                   _train_loader(train_feats, train_feats.labels.tolist(), sources, cfg),
+                   _train_loader(train_feats, train_feats.labels.tolist(), sources, cfg, first_epoch),
                    make_loader(val_feats, bs, shuffle=False, num_workers=0, seed=seed),
                    len(train_feats), [], datasets)
 
@@ -281,7 +283,8 @@ def feature_store(cfg: RunConfig, model: nn.Module) -> FeatureStore | None:
     return FeatureStore(cache_dir() / "features", key) if key else None
 
 
-def _train_loader(dataset: Dataset, labels: list, sources: list[str], cfg: RunConfig) -> DataLoader:
+def _train_loader(dataset: Dataset, labels: list, sources: list[str], cfg: RunConfig, first_epoch: int,
+                  clock: EpochClock | None = None) -> DataLoader:
     """Shuffled, or with ``data.balance`` drawn so each class (or each source x class group) weighs the same."""
     t = cfg.train
     workers = 0 if isinstance(dataset, FeatureDataset) else cfg.data.num_workers
@@ -293,6 +296,5 @@ def _train_loader(dataset: Dataset, labels: list, sources: list[str], cfg: RunCo
     # data.balance=sources: each source x class group equally often, times the source's own weight.
     source_weight = {source_name(s): s.weight for s in cfg.data.sources} if cfg.data.balance == "sources" else {}
     weights = torch.tensor([source_weight.get(g[-1], 1.0) / counts[g] for g in groups], dtype=torch.double)
-    sampler = WeightedRandomSampler(weights, num_samples=len(groups), replacement=True,
-                                    generator=torch.Generator().manual_seed(t.seed))
+    sampler = EpochWeightedSampler(weights, t.seed, first_epoch, clock)
     return make_loader(dataset, t.batch_size, shuffle=False, num_workers=workers, seed=t.seed, sampler=sampler)

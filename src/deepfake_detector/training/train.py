@@ -92,6 +92,11 @@ def _with_held_out_blends(splits: Splits, blend: BlendConfig, seed: int) -> Spli
                                           for name, part in reals_only.items()})
 
 
+def _epochs_done(ckpt: Path) -> int:
+    """How many epochs the run behind a Lightning end-of-epoch checkpoint trained (its ``epoch`` is 0-based)."""
+    return int(torch.load(ckpt, map_location="cpu", weights_only=False, mmap=True)["epoch"]) + 1
+
+
 def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
           progress: bool = True) -> TrainResult:
     out = Path(out_dir)
@@ -130,7 +135,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
 
     cache = {"on": True, "off": False}.get(cfg.data.cache, "auto")
     seed = cfg.train.seed
-    fit = prepare_fit(cfg, model, splits, cache=cache, progress=progress)  # strategy: train.finetune
+    fit = prepare_fit(cfg, model, splits, cache=cache, progress=progress,  # strategy: train.finetune
+                      first_epoch=_epochs_done(ckpt) if ckpt else 0)
     module = fit.module
     history = HistoryCallback(out, fit.n_train)
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
