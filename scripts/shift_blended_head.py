@@ -4,9 +4,10 @@
     deepfake-detector calibrate runs/clip-max2-offset2 --uncertain 0.99 --temperature
 
 The two heads' logits are maximised as they are, so a blended head that fires on some real photos raises the
-threshold for both and costs generator recall. Subtracting ``offset`` from its bias puts it at a stricter
-operating point of its own (what ``combine --offset`` does for a second model); the offset is then chosen on
-validation with ``calibrate`` (temperature, threshold and band are fitted again there; docs/face-swaps.md).
+threshold for both and costs generator recall. Lowering it by ``offset`` (added to the model's
+``blended_offset``, as ``model.args.blended_offset`` does at training) puts it at a stricter operating point of
+its own (what ``combine --offset`` does for a second model), without training again; the offset is then chosen
+on validation with ``calibrate`` (temperature, threshold and band are fitted again there; docs/face-swaps.md).
 The run's split lists (``splits.csv``) are copied, so ``calibrate`` and ``evaluate`` treat the folder as that run.
 """
 
@@ -15,8 +16,6 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
-
-import torch
 
 from deepfake_detector.data.splits import SPLITS_FILE
 from deepfake_detector.inference import Detector
@@ -34,14 +33,13 @@ def main() -> None:
     head = getattr(detector.model, "head", None)
     if not isinstance(head, MaxOfHeads):
         raise SystemExit(f"{args.model}: its head is not max2 (two heads); nothing to shift")
-    with torch.no_grad():
-        head.blended[-1].bias -= args.offset
+    head.blended_offset += args.offset
     meta = detector.meta
     info = {"framing": meta.framing, "run_name": f"{meta.run_name}-blended-offset{args.offset:g}",
             "threshold_policy": meta.threshold_policy, "temperature": meta.temperature,
             "training": meta.training.model_dump() if meta.training else None}
-    save_model(detector.model, args.out, name=meta.model.name, args=meta.model.args, threshold=meta.threshold,
-               info=info)
+    save_model(detector.model, args.out, name=meta.model.name,
+               args={**meta.model.args, "blended_offset": head.blended_offset}, threshold=meta.threshold, info=info)
     shutil.copyfile(Path(args.model) / SPLITS_FILE, Path(args.out) / SPLITS_FILE)
     print(f"{args.out}: blended head lowered by {args.offset:g}; now choose its operating point with calibrate")
 

@@ -237,6 +237,11 @@ def test_a_two_head_model_trains_its_blended_head_on_reals_and_blends_only(tmp_p
     model.eval()
     both = torch.maximum(model.head.generated(x), model.head.blended(x))
     assert torch.equal(model.head(x), both)
+    model.head.blended_offset = 2.0  # model.args.blended_offset: the blended head at a stricter point of its own
+    assert torch.equal(model.head(x), torch.maximum(model.head.generated(x), model.head.blended(x) - 2.0))
+    assert create_model("timm:test_efficientnet", head="max2", blended_offset=1.5).head.blended_offset == 1.5
+    with pytest.raises(ConfigError, match="blended_offset"):
+        create_model("timm:test_efficientnet", blended_offset=1.0)  # a linear head has no blended head
     assert n_reals > 0
     with pytest.raises(ConfigError, match="augment.blend.views"):
         prepare_fit(load_config(None, args), create_model("timm:test_efficientnet", head="max2"), splits,

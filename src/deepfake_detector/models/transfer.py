@@ -42,10 +42,10 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 class TransferModel(BackboneAndHead):
     def __init__(self, backbone: nn.Module, num_features: int, preprocess: Preprocess, head: str = "linear",
-                 dropout: float = 0.2) -> None:
+                 dropout: float = 0.2, blended_offset: float = 0.0) -> None:
         super().__init__()
         self.backbone = backbone
-        self.head = make_head(head, num_features, dropout)
+        self.head = make_head(head, num_features, dropout, blended_offset)
         self.num_features = num_features
         self.preprocess = preprocess
 
@@ -65,22 +65,29 @@ class TransferModel(BackboneAndHead):
 class MaxOfHeads(nn.Module):
     """Two linear heads on the same features, the larger logit wins: ``generated`` learns generators' traces,
     ``blended`` the traces of a face pasted into a photo (face swaps); P(fake) is high when either sees its
-    kind of fake, and one threshold applies to the result (training/finetune.py trains each on its own data)."""
+    kind of fake, and one threshold applies to the result (training/finetune.py trains each on its own data).
 
-    def __init__(self, num_features: int, dropout: float) -> None:
+    ``blended_offset`` lowers the blended head's logit: a stricter operating point of its own, so that where it
+    fires on a few real photos it does not raise the threshold both heads share (chosen on validation,
+    docs/face-swaps.md)."""
+
+    def __init__(self, num_features: int, dropout: float, blended_offset: float = 0.0) -> None:
         super().__init__()
         self.generated = make_head("linear", num_features, dropout)
         self.blended = make_head("linear", num_features, dropout)
+        self.blended_offset = blended_offset
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.maximum(self.generated(features), self.blended(features))
+        return torch.maximum(self.generated(features), self.blended(features) - self.blended_offset)
 
 
-def make_head(kind: str, num_features: int, dropout: float) -> nn.Module:
+def make_head(kind: str, num_features: int, dropout: float, blended_offset: float = 0.0) -> nn.Module:
     """``mlp``: recipe 2's Dense 512-128-64 ReLU head, Dropout after the first two; ``linear``: one layer;
-    ``max2``: :class:`MaxOfHeads` (generated + blended faces)."""
+    ``max2``: :class:`MaxOfHeads` (generated + blended faces, the blended one lowered by ``blended_offset``)."""
+    if blended_offset and kind != "max2":
+        raise ConfigError(f"blended_offset lowers the blended head of head=max2; head={kind} has none")
     if kind == "max2":
-        return MaxOfHeads(num_features, dropout)
+        return MaxOfHeads(num_features, dropout, blended_offset)
     if kind == "mlp":
         return nn.Sequential(
             nn.Linear(num_features, 512), nn.ReLU(inplace=True), nn.Dropout(dropout),
@@ -156,13 +163,13 @@ def make_keras_compatible(backbone: nn.Module) -> nn.Module:
 
 
 def _transfer(backbone: nn.Module, head: str, dropout: float, input_size: int | None = None,
-              preprocess: Preprocess | None = None) -> TransferModel:
+              preprocess: Preprocess | None = None, blended_offset: float = 0.0) -> TransferModel:
     """Wrap ``backbone``; ``input_size`` overrides the pretrained resolution (a convnet takes any size),
     e.g. 256 to see the 140k faces at their native size instead of resampled."""
     preprocess = preprocess or preprocess_from_timm(backbone)
     if input_size is not None:
         preprocess = dataclasses.replace(preprocess, input_size=(input_size, input_size))
-    return TransferModel(backbone, backbone.num_features, preprocess, head, dropout)
+    return TransferModel(backbone, backbone.num_features, preprocess, head, dropout, blended_offset)
 
 
 @register_model
@@ -234,10 +241,10 @@ def mobilenet_v2(pretrained: Pretrained = False, head: str = "linear", dropout: 
 
 @register_model_family("timm")
 def timm_model(arch: str, pretrained: Pretrained = False, head: str = "linear",
-               dropout: float = 0.2, input_size: int | None = None) -> TransferModel:
+               dropout: float = 0.2, input_size: int | None = None, blended_offset: float = 0.0) -> TransferModel:
     """Any timm architecture as a backbone: model name ``timm:<arch>``, e.g. ``timm:resnet18``."""
     backbone = timm_backbone(arch, pretrained)
     path = weights_file(pretrained)
     if path is not None:
         load_state_file(backbone, path)
-    return _transfer(backbone, head, dropout, input_size)
+    return _transfer(backbone, head, dropout, input_size, blended_offset=blended_offset)
