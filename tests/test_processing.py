@@ -122,6 +122,11 @@ def test_a_new_head_kind_starts_from_a_saved_models_encoder(tmp_path: Path) -> N
     init_from_saved(two_heads, "timm:test_efficientnet", tmp_path / "m", head="max2")
     for name, tensor in saved.backbone.state_dict().items():
         assert torch.equal(two_heads.backbone.state_dict()[name], tensor)
+    # the saved linear head starts the generated-faces head, as it starts a linear model's head; the blended
+    # head starts afresh
+    for name, tensor in saved.head.state_dict().items():
+        assert torch.equal(two_heads.head.generated.state_dict()[name], tensor)
+    assert not torch.equal(two_heads.head.blended.state_dict()["1.weight"], saved.head.state_dict()["1.weight"])
     with pytest.raises(ModelLoadError, match="weights do not match"):  # same kind named: every tensor must fit
         init_from_saved(create_model("timm:test_efficientnet", head="max2"), "timm:test_efficientnet",
                         tmp_path / "m", head="linear")

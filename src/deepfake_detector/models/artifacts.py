@@ -84,7 +84,9 @@ def load_model(folder: str | Path) -> tuple[nn.Module, ModelMeta]:
 def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str | None = None) -> None:
     """Start training ``model`` (registry name ``name``) from the weights of a saved model folder or bundled
     model of the same architecture, e.g. a new head on the default detector's fine-tuned encoder blocks. With
-    another ``head`` kind than the saved model's, everything but the head is taken."""
+    another ``head`` kind than the saved model's, everything but the head is taken; but a saved linear head
+    starts the generated-faces head of a ``max2`` model (what it learnt is that head's job), as it starts the
+    head of a linear model."""
     folder = bundled_model_dir(str(source)) if str(source) in BUNDLED else Path(source).expanduser()
     meta = read_meta(folder)
     spec, prefix = meta.model, ""
@@ -98,15 +100,19 @@ def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str |
     if spec.name != name:
         raise ModelLoadError(f"{folder}: a '{spec.name}' model cannot initialise a '{name}' model")
     saved_head = spec.args.get("head", "linear")
+    if head == "max2" and saved_head == "linear":
+        load_saved_weights(model, folder, meta, skip="head.blended.", prefix=prefix,
+                           rename=("head.", "head.generated."))
+        return
     load_saved_weights(model, folder, meta, skip="head." if head is not None and head != saved_head else None,
                        prefix=prefix)
 
 
 def load_saved_weights(model: nn.Module, folder: Path, meta: ModelMeta, skip: str | None = None,
-                       prefix: str = "") -> None:
+                       prefix: str = "", rename: tuple[str, str] | None = None) -> None:
     """Load ``folder``'s weights (checked against ``meta``) into ``model``, but those whose names start with
-    ``skip``; only those under ``prefix`` (a combined model's member), without it; one-line ModelLoadError
-    otherwise."""
+    ``skip``; only those under ``prefix`` (a combined model's member), without it; names starting with
+    ``rename[0]`` under ``rename[1]`` instead; one-line ModelLoadError otherwise."""
     try:
         expected = meta.weights_sha256
         if expected and file_sha256(folder / WEIGHTS_FILE) != expected:
@@ -114,9 +120,12 @@ def load_saved_weights(model: nn.Module, folder: Path, meta: ModelMeta, skip: st
                                  "an interrupted write, or files from two models); save the model again")
         stored = {k.removeprefix(prefix): v for k, v in load_file(str(folder / WEIGHTS_FILE)).items()
                   if k.startswith(prefix)}
+        if rename:
+            stored = {rename[1] + k.removeprefix(rename[0]) if k.startswith(rename[0]) else k: v
+                      for k, v in stored.items()}
         state = {k: v for k, v in stored.items() if not (skip and k.startswith(skip))}
         partial = not model.stores_every_weight  # the rest came with the model (e.g. its frozen encoder)
-        if skip or partial or prefix:  # then the tensors that are loaded must be exactly the ones expected
+        if skip or partial or prefix or rename:  # then the tensors that are loaded must be exactly the ones expected
             own = model.saved_state_dict() if partial else model.state_dict()
             expected_keys = {k for k in own if not (skip and k.startswith(skip))}
             if set(state) != expected_keys:
