@@ -239,9 +239,14 @@ def test_a_two_head_model_trains_its_blended_head_on_reals_and_blends_only(tmp_p
     assert torch.equal(model.head(x), both)
     model.head.blended_offset = 2.0  # model.args.blended_offset: the blended head at a stricter point of its own
     assert torch.equal(model.head(x), torch.maximum(model.head.generated(x), model.head.blended(x) - 2.0))
-    assert create_model("timm:test_efficientnet", head="max2", blended_offset=1.5).head.blended_offset == 1.5
+    model.head.generated_scale = 0.4  # model.args.generated_scale: a warm-started generated head on the other's scale
+    assert torch.allclose(model.head(x), torch.maximum(model.head.generated(x) * 0.4, model.head.blended(x) - 2.0))
+    rebuilt = create_model("timm:test_efficientnet", head="max2", blended_offset=1.5, generated_scale=0.5).head
+    assert (rebuilt.blended_offset, rebuilt.generated_scale) == (1.5, 0.5)
     with pytest.raises(ConfigError, match="blended_offset"):
         create_model("timm:test_efficientnet", blended_offset=1.0)  # a linear head has no blended head
+    with pytest.raises(ConfigError, match="generated_scale"):
+        create_model("timm:test_efficientnet", head="max2", generated_scale=0.0)
     assert n_reals > 0
     with pytest.raises(ConfigError, match="augment.blend.views"):
         prepare_fit(load_config(None, args), create_model("timm:test_efficientnet", head="max2"), splits,

@@ -119,10 +119,11 @@ class ClipDetector(BackboneAndHead):
     stores_every_weight = False  # the frozen encoder comes from the weights cache
 
     def __init__(self, backbone: ClipFeatures, preprocess: Preprocess, encoder_sha256: str | None,
-                 head: str, dropout: float, trainable_blocks: int, blended_offset: float = 0.0) -> None:
+                 head: str, dropout: float, trainable_blocks: int, blended_offset: float = 0.0,
+                 generated_scale: float = 1.0) -> None:
         super().__init__()
         self.backbone = backbone
-        self.head = make_head(head, backbone.num_features, dropout, blended_offset)
+        self.head = make_head(head, backbone.num_features, dropout, blended_offset, generated_scale)
         self.preprocess = preprocess
         self.encoder_sha256 = encoder_sha256
         n_blocks = len(backbone.vit.blocks)
@@ -197,24 +198,25 @@ def _parse_blocks(blocks: str | list[int] | None) -> list[int] | None:
 
 
 def _clip_detector(blocks: str | list[int] | None, pretrained: Pretrained, head: str, dropout: float,
-                   trainable_blocks: int, blended_offset: float) -> ClipDetector:
+                   trainable_blocks: int, blended_offset: float, generated_scale: float) -> ClipDetector:
     parsed = _parse_blocks(blocks)
     vit, sha = load_encoder(pretrained)
     preprocess = clip_preprocess(vit)
-    return ClipDetector(ClipFeatures(vit, parsed), preprocess, sha, head, dropout, trainable_blocks, blended_offset)
+    return ClipDetector(ClipFeatures(vit, parsed), preprocess, sha, head, dropout, trainable_blocks, blended_offset,
+                        generated_scale)
 
 
 @register_model
 def clip_vit_b16(pretrained: Pretrained = True, head: str = "linear", dropout: float = 0.0,
-                 trainable_blocks: int = 0, blended_offset: float = 0.0) -> ClipDetector:
+                 trainable_blocks: int = 0, blended_offset: float = 0.0, generated_scale: float = 1.0) -> ClipDetector:
     """CLIP ViT-B/16 image embedding (512-d) + a linear head (UniversalFakeDetect)."""
-    return _clip_detector(None, pretrained, head, dropout, trainable_blocks, blended_offset)
+    return _clip_detector(None, pretrained, head, dropout, trainable_blocks, blended_offset, generated_scale)
 
 
 @register_model
 def clip_vit_b16_multiblock(blocks: str | list[int] = "5-12", pretrained: Pretrained = True, head: str = "linear",
                             dropout: float = 0.0, trainable_blocks: int = 0,
-                            blended_offset: float = 0.0) -> ClipDetector:
+                            blended_offset: float = 0.0, generated_scale: float = 1.0) -> ClipDetector:
     """Class tokens of CLIP ViT-B/16 blocks ``blocks`` (default 5-12), layer-normalised, concatenated + a head
-    (``head: max2`` with ``blended_offset``: :class:`~deepfake_detector.models.transfer.MaxOfHeads`)."""
-    return _clip_detector(blocks, pretrained, head, dropout, trainable_blocks, blended_offset)
+    (``head: max2`` with ``blended_offset`` and ``generated_scale``: ``models.transfer.MaxOfHeads``)."""
+    return _clip_detector(blocks, pretrained, head, dropout, trainable_blocks, blended_offset, generated_scale)

@@ -42,10 +42,10 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 class TransferModel(BackboneAndHead):
     def __init__(self, backbone: nn.Module, num_features: int, preprocess: Preprocess, head: str = "linear",
-                 dropout: float = 0.2, blended_offset: float = 0.0) -> None:
+                 dropout: float = 0.2, blended_offset: float = 0.0, generated_scale: float = 1.0) -> None:
         super().__init__()
         self.backbone = backbone
-        self.head = make_head(head, num_features, dropout, blended_offset)
+        self.head = make_head(head, num_features, dropout, blended_offset, generated_scale)
         self.num_features = num_features
         self.preprocess = preprocess
 
@@ -68,26 +68,32 @@ class MaxOfHeads(nn.Module):
     kind of fake, and one threshold applies to the result (training/finetune.py trains each on its own data).
 
     ``blended_offset`` lowers the blended head's logit: a stricter operating point of its own, so that where it
-    fires on a few real photos it does not raise the threshold both heads share (chosen on validation,
-    docs/face-swaps.md)."""
+    fires on a few real photos it does not raise the threshold both heads share; ``generated_scale`` multiplies
+    the generated head's logit, to put a head that started from a trained linear head (larger weights) on the
+    blended head's scale, as one temperature then serves both (both chosen on validation, docs/face-swaps.md)."""
 
-    def __init__(self, num_features: int, dropout: float, blended_offset: float = 0.0) -> None:
+    def __init__(self, num_features: int, dropout: float, blended_offset: float = 0.0,
+                 generated_scale: float = 1.0) -> None:
         super().__init__()
         self.generated = make_head("linear", num_features, dropout)
         self.blended = make_head("linear", num_features, dropout)
-        self.blended_offset = blended_offset
+        self.blended_offset, self.generated_scale = blended_offset, generated_scale
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.maximum(self.generated(features), self.blended(features) - self.blended_offset)
+        return torch.maximum(self.generated(features) * self.generated_scale,
+                             self.blended(features) - self.blended_offset)
 
 
-def make_head(kind: str, num_features: int, dropout: float, blended_offset: float = 0.0) -> nn.Module:
+def make_head(kind: str, num_features: int, dropout: float, blended_offset: float = 0.0,
+              generated_scale: float = 1.0) -> nn.Module:
     """``mlp``: recipe 2's Dense 512-128-64 ReLU head, Dropout after the first two; ``linear``: one layer;
-    ``max2``: :class:`MaxOfHeads` (generated + blended faces, the blended one lowered by ``blended_offset``)."""
-    if blended_offset and kind != "max2":
-        raise ConfigError(f"blended_offset lowers the blended head of head=max2; head={kind} has none")
+    ``max2``: :class:`MaxOfHeads` (generated + blended faces; ``blended_offset``, ``generated_scale``)."""
+    if (blended_offset or generated_scale != 1.0) and kind != "max2":
+        raise ConfigError(f"blended_offset and generated_scale set the two heads of head=max2; head={kind} has one")
+    if generated_scale <= 0:
+        raise ConfigError(f"generated_scale must be above 0, not {generated_scale}")
     if kind == "max2":
-        return MaxOfHeads(num_features, dropout, blended_offset)
+        return MaxOfHeads(num_features, dropout, blended_offset, generated_scale)
     if kind == "mlp":
         return nn.Sequential(
             nn.Linear(num_features, 512), nn.ReLU(inplace=True), nn.Dropout(dropout),
@@ -163,13 +169,14 @@ def make_keras_compatible(backbone: nn.Module) -> nn.Module:
 
 
 def _transfer(backbone: nn.Module, head: str, dropout: float, input_size: int | None = None,
-              preprocess: Preprocess | None = None, blended_offset: float = 0.0) -> TransferModel:
+              preprocess: Preprocess | None = None, blended_offset: float = 0.0,
+              generated_scale: float = 1.0) -> TransferModel:
     """Wrap ``backbone``; ``input_size`` overrides the pretrained resolution (a convnet takes any size),
     e.g. 256 to see the 140k faces at their native size instead of resampled."""
     preprocess = preprocess or preprocess_from_timm(backbone)
     if input_size is not None:
         preprocess = dataclasses.replace(preprocess, input_size=(input_size, input_size))
-    return TransferModel(backbone, backbone.num_features, preprocess, head, dropout, blended_offset)
+    return TransferModel(backbone, backbone.num_features, preprocess, head, dropout, blended_offset, generated_scale)
 
 
 @register_model
@@ -241,10 +248,12 @@ def mobilenet_v2(pretrained: Pretrained = False, head: str = "linear", dropout: 
 
 @register_model_family("timm")
 def timm_model(arch: str, pretrained: Pretrained = False, head: str = "linear",
-               dropout: float = 0.2, input_size: int | None = None, blended_offset: float = 0.0) -> TransferModel:
+               dropout: float = 0.2, input_size: int | None = None, blended_offset: float = 0.0,
+               generated_scale: float = 1.0) -> TransferModel:
     """Any timm architecture as a backbone: model name ``timm:<arch>``, e.g. ``timm:resnet18``."""
     backbone = timm_backbone(arch, pretrained)
     path = weights_file(pretrained)
     if path is not None:
         load_state_file(backbone, path)
-    return _transfer(backbone, head, dropout, input_size, blended_offset=blended_offset)
+    return _transfer(backbone, head, dropout, input_size, blended_offset=blended_offset,
+                     generated_scale=generated_scale)
