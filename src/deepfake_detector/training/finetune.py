@@ -283,7 +283,7 @@ def feature_store(cfg: RunConfig, model: nn.Module) -> FeatureStore | None:
     return FeatureStore(cache_dir() / "features", key) if key else None
 
 
-def _train_loader(dataset: Dataset, labels: list, sources: list[str], cfg: RunConfig, first_epoch: int,
+def _train_loader(dataset: Dataset, labels: list, sources: list[str], cfg: RunConfig, first_epoch: int = 0,
                   clock: EpochClock | None = None) -> DataLoader:
     """Shuffled, or with ``data.balance`` drawn so each class (or each source x class group) weighs the same."""
     t = cfg.train
