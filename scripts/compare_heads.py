@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue  # linear heads only: one output
             vector = weight.float().flatten()
             reference = vector if reference is None else reference
-            cosine = float(torch.nn.functional.cosine_similarity(vector, reference, dim=0))
-            print(f"{folder}  {name}: norm {float(vector.norm()):.2f}, cosine to the first {cosine:.3f}")
+            cosine = (f"{float(torch.nn.functional.cosine_similarity(vector, reference, dim=0)):.3f}"
+                      if vector.shape == reference.shape else "- (another size of features)")
+            print(f"{folder}  {name}: norm {float(vector.norm()):.2f}, cosine to the first {cosine}")
     return 0
 
 
