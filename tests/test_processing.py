@@ -130,3 +130,11 @@ def test_a_new_head_kind_starts_from_a_saved_models_encoder(tmp_path: Path) -> N
     with pytest.raises(ModelLoadError, match="weights do not match"):  # same kind named: every tensor must fit
         init_from_saved(create_model("timm:test_efficientnet", head="max2"), "timm:test_efficientnet",
                         tmp_path / "m", head="linear")
+    # and back: a saved two-head model's generated head starts a linear model's head, its blended head is left
+    save_model(two_heads, tmp_path / "two", name="timm:test_efficientnet", args={"head": "max2"}, threshold=0.5)
+    linear = create_model("timm:test_efficientnet", head="linear")
+    init_from_saved(linear, "timm:test_efficientnet", tmp_path / "two", head="linear")
+    for name, tensor in two_heads.head.generated.state_dict().items():
+        assert torch.equal(linear.head.state_dict()[name], tensor)
+    for name, tensor in two_heads.backbone.state_dict().items():
+        assert torch.equal(linear.backbone.state_dict()[name], tensor)

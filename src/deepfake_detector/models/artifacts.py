@@ -86,7 +86,8 @@ def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str |
     model of the same architecture, e.g. a new head on the default detector's fine-tuned encoder blocks. With
     another ``head`` kind than the saved model's, everything but the head is taken; but a saved linear head
     starts the generated-faces head of a ``max2`` model (what it learnt is that head's job), as it starts the
-    head of a linear model."""
+    head of a linear model, and a saved ``max2`` model's generated-faces head starts a linear model's head (a
+    default with a blended head grafted on, scripts/graft_blended_head.py, still starts its own recipe)."""
     folder = bundled_model_dir(str(source)) if str(source) in BUNDLED else Path(source).expanduser()
     meta = read_meta(folder)
     spec, prefix = meta.model, ""
@@ -103,6 +104,10 @@ def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str |
     if head == "max2" and saved_head == "linear":
         load_saved_weights(model, folder, meta, skip="head.blended.", prefix=prefix,
                            rename=("head.", "head.generated."))
+        return
+    if head == "linear" and saved_head == "max2":
+        load_saved_weights(model, folder, meta, skip="head.blended.", prefix=prefix,
+                           rename=("head.generated.", "head."))
         return
     load_saved_weights(model, folder, meta, skip="head." if head is not None and head != saved_head else None,
                        prefix=prefix)
