@@ -28,7 +28,7 @@ import torch
 
 from deepfake_detector.data.splits import SPLITS_FILE
 from deepfake_detector.inference import Detector
-from deepfake_detector.models.artifacts import save_model
+from deepfake_detector.models.artifacts import META_FILE, save_model
 from deepfake_detector.models.registry import create_model
 from deepfake_detector.models.transfer import MaxOfHeads
 
@@ -45,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("generated", help="a model folder with one linear head (its scores are kept)")
     parser.add_argument("two_head", help="a model folder whose head is max2, on the same encoder")
-    parser.add_argument("out", help="new model folder")
+    parser.add_argument("out", type=Path, help="new model folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace the model files of an existing OUT")
     args = parser.parse_args(argv)
+    if (args.out / META_FILE).exists() and not args.overwrite:
+        raise SystemExit(f"{args.out} already holds a model; give --overwrite to replace it")
     first = Detector.load(args.generated, device="cpu", backend="torch")
     second = Detector.load(args.two_head, device="cpu", backend="torch")
     if not isinstance(second.model.head, MaxOfHeads):
@@ -67,10 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     model.head.generated.load_state_dict(first.model.head.state_dict())
     model.head.blended.load_state_dict(blended.blended.state_dict())
     meta = first.meta
-    info = {"framing": meta.framing, "run_name": Path(args.out).name, "threshold_policy": meta.threshold_policy,
+    info = {"framing": meta.framing, "run_name": args.out.name, "threshold_policy": meta.threshold_policy,
             "temperature": temperature2, "training": meta.training.model_dump() if meta.training else None}
     save_model(model.eval(), args.out, name=meta.model.name, args=model_args, threshold=threshold, info=info)
-    shutil.copyfile(Path(args.generated) / SPLITS_FILE, Path(args.out) / SPLITS_FILE)
+    shutil.copyfile(Path(args.generated) / SPLITS_FILE, args.out / SPLITS_FILE)
     print(f"{args.out}: {args.generated}'s head with {args.two_head}'s blended head (generated_scale "
           f"{model_args['generated_scale']:.4f}, blended_offset {model_args['blended_offset']:.4f})")
     return 0

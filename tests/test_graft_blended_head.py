@@ -47,6 +47,8 @@ def test_the_grafted_model_scores_as_each_head_s_own_model(tmp_path: Path) -> No
     (tmp_path / "one" / SPLITS_FILE).write_text("path,label,source,split\n")
     assert _script().main([str(tmp_path / "one"), str(tmp_path / "two"), str(tmp_path / "grafted")]) == 0
 
+    with pytest.raises(SystemExit, match="already holds a model"):  # a model folder is never overwritten unasked
+        _script().main([str(tmp_path / "one"), str(tmp_path / "two"), str(tmp_path / "grafted")])
     grafted, meta = load_model(tmp_path / "grafted")
     assert (meta.temperature, meta.threshold) == (0.5, 0.8)
     assert (tmp_path / "grafted" / SPLITS_FILE).is_file()
