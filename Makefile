@@ -33,19 +33,27 @@ demo: weights
 # 1. the generator detector: stage 2 of configs/clip-detector.yaml keeps the bundled model's fine-tuned CLIP
 #    blocks (stage 1, configs/clip-finetune.yaml: minutes on a GPU) and retrains its head on every real and fake
 #    source with processing and SDXL-history augmentation (~2 h of feature extraction on 2 CPU cores, cached);
-# 2. the face-swap detector learnt from real photos alone (configs/blend-detector.yaml, ~65 min on 2 CPU cores);
-# 3. `combine`: the larger of their logits, each at its own threshold, the blend detector's 0.5 lower (the
+# 2. the same recipe with a second, blended-face head trained on blends of its real photos (TWO_HEAD; ~40 min
+#    more), whose blended head is grafted onto the first without changing its scores
+#    (scripts/graft_blended_head.py);
+# 3. the face-swap detector learnt from real photos alone (configs/blend-detector.yaml, ~65 min on 2 CPU cores);
+# 4. `combine`: the larger of their logits, each at its own threshold, the blend detector's 0.5 lower (the
 #    offset chosen on validation: scripts/estimate_max_of_models.py), calibrated as one on validation;
 # then places the trained parts (fp16) in the package; the rest of the encoder stays in the weights cache.
 # Then update MODEL_CARD.md.
 ASSET = src/deepfake_detector/assets/default-model
+TWO_HEAD = model.args.head=max2 model.args.blended_offset=1 model.args.generated_scale=0.4 \
+  augment.blend.views=1 augment.blend.p_swap=0.8 augment.blend.p_part=0.4 augment.blend.processed=true \
+  augment.blend.p_seamless=0.5
 default-model: weights
 	$(BIN)/deepfake-detector train --config configs/clip-detector.yaml --out runs/clip-detector --overwrite
+	$(BIN)/deepfake-detector train --config configs/clip-detector.yaml --out runs/clip-two-head --overwrite $(TWO_HEAD)
+	$(BIN)/python scripts/graft_blended_head.py runs/clip-detector runs/clip-two-head runs/clip-grafted --overwrite
 	$(BIN)/deepfake-detector train --config configs/blend-detector.yaml --out runs/blend-detector --overwrite
-	$(BIN)/deepfake-detector combine runs/clip-detector runs/blend-detector --offset 0.5 \
-	  --out runs/default-plus-blend --overwrite
-	$(BIN)/deepfake-detector calibrate runs/default-plus-blend --uncertain 0.99 --temperature
-	$(BIN)/deepfake-detector export runs/default-plus-blend --fp16 $(ASSET)
+	$(BIN)/deepfake-detector combine runs/clip-grafted runs/blend-detector --offset 0.5 \
+	  --out runs/default-model --overwrite
+	$(BIN)/deepfake-detector calibrate runs/default-model --uncertain 0.99 --temperature
+	$(BIN)/deepfake-detector export runs/default-model --fp16 $(ASSET)
 	cp configs/clip-detector.yaml $(ASSET)/train-config.yaml
 	cp configs/blend-detector.yaml $(ASSET)/blend-detector-config.yaml
 
