@@ -56,6 +56,7 @@ default-model: weights
 	$(BIN)/deepfake-detector export runs/default-model --fp16 $(ASSET)
 	cp configs/clip-detector.yaml $(ASSET)/train-config.yaml
 	cp configs/blend-detector.yaml $(ASSET)/blend-detector-config.yaml
+	cp runs/clip-two-head/config.yaml $(ASSET)/blended-head-config.yaml
 
 # The fast MobileNetV2 model (assets/fast-model, `--model fast`), fp16.
 FAST = src/deepfake_detector/assets/fast-model
