@@ -149,6 +149,19 @@ def test_default_model_is_the_clip_detector_combined_with_the_blend_detector(def
     assert default_detector.runner is None  # auto keeps PyTorch for the ViT
 
 
+def test_the_bundled_default_starts_its_own_recipes(default_detector: Detector) -> None:
+    """``model.init: default`` (configs/clip-detector.yaml, with and without ``head=max2``): the grafted CLIP
+    member's generator head starts a linear model's head, both its heads a two-head model's."""
+    clip_member = default_detector.model.members[0]
+    name, args = "clip_vit_b16_multiblock", {"blocks": "5-12", "trainable_blocks": 2}
+    linear = create_model(name, **args)
+    artifacts.init_from_saved(linear, name, "default", head="linear")
+    torch.testing.assert_close(linear.head.state_dict(), clip_member.head.generated.state_dict())
+    two_heads = create_model(name, **args, head="max2")
+    artifacts.init_from_saved(two_heads, name, "default", head="max2")
+    torch.testing.assert_close(two_heads.head.state_dict(), clip_member.head.state_dict())
+
+
 def test_default_model_catches_the_1024px_fakes_and_flags_no_real(default_detector: Detector) -> None:
     """Sharp photos downscaled from 1024 px, unlike every training photo: a blended-face head trained on unprocessed
     blends flagged 2 of these 6 reals (P(fake) 0.94, 0.98); the bundled one leaves one "uncertain" (0.38)."""

@@ -101,13 +101,10 @@ def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str |
     if spec.name != name:
         raise ModelLoadError(f"{folder}: a '{spec.name}' model cannot initialise a '{name}' model")
     saved_head = spec.args.get("head", "linear")
-    if head == "max2" and saved_head == "linear":
-        load_saved_weights(model, folder, meta, skip="head.blended.", prefix=prefix,
-                           rename=("head.", "head.generated."))
-        return
-    if head == "linear" and saved_head == "max2":
-        load_saved_weights(model, folder, meta, skip="head.blended.", prefix=prefix,
-                           rename=("head.generated.", "head."))
+    # a linear head and a max2 model's generated-faces head do the same job: either starts the other
+    rename = {("max2", "linear"): ("head.", "head.generated."), ("linear", "max2"): ("head.generated.", "head.")}
+    if (head, saved_head) in rename:
+        load_saved_weights(model, folder, meta, skip="head.blended.", prefix=prefix, rename=rename[head, saved_head])
         return
     load_saved_weights(model, folder, meta, skip="head." if head is not None and head != saved_head else None,
                        prefix=prefix)
