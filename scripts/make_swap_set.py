@@ -10,9 +10,14 @@ size, JPEG ``--quality``), so the file's history is no evidence.
     python scripts/make_swap_set.py runs/clip-detector --split valid|test [--out DIR] [--n N] [--clips]
 
 ``--clips`` also writes ``clips/{real,fake}/`` H.264 clips (a slow zoom and pan over each photo, as
-``make_video_set.py``) for the video path. Choose with ``--split valid``; report with ``--split test``, never
-both. Written outside the repository (default ``~/.cache/deepfake-detector/swaps/<run>-<split>``): the images
-derive from non-commercial research data. Same command, same set.
+``make_video_set.py``) for the video path: a swap made once and filmed, so it moves with the frame.
+``--per-frame-clips`` writes ``clips-per-frame/{real,fake}/`` instead, as face-swap videos are made: the real
+clip is the target's (the same as in ``clips/real``), and each of its frames is swapped anew, the donor aligned on
+that frame's landmarks (the target's, carried through the zoom and pan, jittered by ``LANDMARK_JITTER_PX`` as a
+landmark detector's frame-to-frame noise) with a fresh mask and colour match, so the pasted face flickers and
+jitters against the frame as a frame-by-frame swap does. Choose with ``--split valid``; report with ``--split
+test``, never both. Written outside the repository (default ``~/.cache/deepfake-detector/swaps/<run>-<split>``):
+the images derive from non-commercial research data. Same command, same set.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from make_video_set import ken_burns, write_h264
+from make_video_set import in_frame, ken_burns, ken_burns_boxes, write_h264
 from PIL import Image
 
 from deepfake_detector.data.blending import swap_faces
@@ -33,6 +38,8 @@ from deepfake_detector.faces.detect import FaceDetector
 from deepfake_detector.models.weights.fetch import cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
+CLIP_FRAMES = 16
+LANDMARK_JITTER_PX = 1.5  # standard deviation per landmark and axis, at the frame's size
 
 
 def split_reals(run: Path, split: str) -> list[Sample]:
@@ -47,7 +54,21 @@ def planned_targets(reals: list[Sample], n: int | None, seed: int) -> list[tuple
     return [(i, f"{reals[i].source}-{Path(reals[i].path).stem}", k % 2 == 1) for k, i in enumerate(chosen)]
 
 
-def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clips: bool, seed: int) -> int:
+def per_frame_swap(frames: list[np.ndarray], boxes: list[tuple[float, ...]], target_points: np.ndarray,
+                   donor: np.ndarray, donor_points: np.ndarray, rng: np.random.Generator,
+                   seamless: bool) -> list[np.ndarray]:
+    """Every frame of a target's clip swapped on its own: the target's landmarks carried into the frame and
+    jittered, a fresh mask and colour match each time."""
+    swapped = []
+    for frame, box in zip(frames, boxes, strict=True):
+        size = (frame.shape[1], frame.shape[0])
+        points = in_frame(target_points, box, size) + rng.normal(0, LANDMARK_JITTER_PX, (len(target_points), 2))
+        swapped.append(swap_faces(frame, points, donor, donor_points, rng, seamless=seamless).image)
+    return swapped
+
+
+def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clips: bool, seed: int,
+             per_frame_clips: bool = False) -> int:
     """Write ``out/{real,fake}/<stem>.jpg`` (and clips); the number of pairs."""
     reals = split_reals(run, split)
     detector = FaceDetector(min_face_px=32)
@@ -60,10 +81,12 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
             points[i] = np.array(faces[0].landmarks) if faces else None
         return image, points[i]
 
-    for folder in ("real", "fake") + (("clips/real", "clips/fake") if clips else ()):
+    clip_folders = ("clips",) * clips + ("clips-per-frame",) * per_frame_clips
+    for folder in ("real", "fake", *(f"{c}/{label}" for c in clip_folders for label in ("real", "fake"))):
         (out / folder).mkdir(parents=True, exist_ok=True)
     for i, stem, seamless in planned_targets(reals, n, seed):
-        if (out / "fake" / f"{stem}.jpg").exists():
+        outputs = [out / "fake" / f"{stem}.jpg", *(out / c / "fake" / f"{stem}.mp4" for c in clip_folders)]
+        if all(path.exists() for path in outputs):
             continue  # written by an earlier, interrupted run
         target, target_points = photo(i)
         if target_points is None:
@@ -79,13 +102,29 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
         for label, image in (("real", target), ("fake", swap.image)):
             picture = Image.fromarray(image)
             if clips:
-                even = picture.crop((0, 0, picture.width // 2 * 2, picture.height // 2 * 2))
-                clip_rng = np.random.default_rng(zlib.crc32(f"{stem}/{label}".encode()))
-                write_h264(out / "clips" / label / f"{stem}.mp4", ken_burns(even, 16, clip_rng))
+                write_h264(out / "clips" / label / f"{stem}.mp4", ken_burns(_even(picture), CLIP_FRAMES,
+                                                                             _clip_rng(stem, label)))
             tmp = out / label / f".{stem}.jpg.tmp"
             picture.save(tmp, format="JPEG", quality=quality)
             tmp.replace(out / label / f"{stem}.jpg")
+        if per_frame_clips:
+            even = _even(Image.fromarray(target))
+            boxes = ken_burns_boxes(even.size, CLIP_FRAMES, _clip_rng(stem, "real"))
+            frames = ken_burns(even, CLIP_FRAMES, _clip_rng(stem, "real"))
+            swapped = per_frame_swap(frames, boxes, target_points, donor, donor_points,
+                                     np.random.default_rng([seed, i, CLIP_FRAMES]), seamless)
+            write_h264(out / "clips-per-frame" / "real" / f"{stem}.mp4", frames)
+            write_h264(out / "clips-per-frame" / "fake" / f"{stem}.mp4", swapped)
     return len(list((out / "fake").glob("*.jpg")))
+
+
+def _even(picture: Image.Image) -> Image.Image:
+    """H.264 in yuv420p needs an even width and height."""
+    return picture.crop((0, 0, picture.width // 2 * 2, picture.height // 2 * 2))
+
+
+def _clip_rng(stem: str, label: str) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(f"{stem}/{label}".encode()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, help="number of targets (default: every real photo of the split)")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality of both halves (default 90)")
     parser.add_argument("--clips", action="store_true", help="also write H.264 clips of every photo")
+    parser.add_argument("--per-frame-clips", action="store_true",
+                        help="also write clips whose every frame is swapped anew (clips-per-frame/)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     out = (args.out or cache_dir() / "swaps" / f"{args.run.name}-{args.split}").expanduser().resolve()
@@ -106,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.run / SPLITS_FILE).is_file():
         print(f"error: {args.run}: no {SPLITS_FILE} (is it a run folder?)", file=sys.stderr)
         return 2
-    pairs = make_set(args.run, args.split, out, args.n, args.quality, args.clips, args.seed)
+    pairs = make_set(args.run, args.split, out, args.n, args.quality, args.clips, args.seed, args.per_frame_clips)
     print(f"{out}: {pairs} real + {pairs} swapped photos from the {args.split} split of {args.run}"
-          + (" (and clips)" if args.clips else ""))
+          + (" (and clips)" if args.clips or args.per_frame_clips else ""))
     return 0
 
 

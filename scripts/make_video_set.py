@@ -36,20 +36,32 @@ MAX_ZOOM = 1.15  # gentle: the face stays whole and large, as in a talking-head 
 CRF = "23"  # libx264's default quality: what a typical upload or screen recording gets
 
 
-def ken_burns(photo: Image.Image, frames: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """``frames`` views of ``photo`` at its own size, zooming in or out by up to MAX_ZOOM while the view drifts."""
-    width, height = photo.size
+def ken_burns_boxes(size: tuple[int, int], frames: int, rng: np.random.Generator) -> list[tuple[float, ...]]:
+    """The (left, top, right, bottom) view of each of ``frames`` frames of a photo of ``size``: zooming in or out
+    by up to MAX_ZOOM while the view drifts (sub-pixel, so the motion stays smooth)."""
+    width, height = size
     zooms = np.linspace(1.0, rng.uniform(1.05, MAX_ZOOM), frames)
     if rng.random() < 0.5:
         zooms = zooms[::-1]
     start, end = rng.uniform(-1, 1, 2), rng.uniform(-1, 1, 2)  # view centre, as a fraction of the free margin
-    views = []
+    boxes = []
     for t, zoom in zip(np.linspace(0, 1, frames), zooms, strict=True):
         w, h = width / zoom, height / zoom
         cx, cy = (start + (end - start) * t) * [(width - w) / 2, (height - h) / 2] + [width / 2, height / 2]
-        box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)  # sub-pixel: the motion stays smooth
-        views.append(np.asarray(photo.resize((width, height), Image.Resampling.BICUBIC, box=box)))
-    return views
+        boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+    return boxes
+
+
+def ken_burns(photo: Image.Image, frames: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """``frames`` views of ``photo`` at its own size (:func:`ken_burns_boxes`)."""
+    return [np.asarray(photo.resize(photo.size, Image.Resampling.BICUBIC, box=box))
+            for box in ken_burns_boxes(photo.size, frames, rng)]
+
+
+def in_frame(points: np.ndarray, box: tuple[float, ...], size: tuple[int, int]) -> np.ndarray:
+    """Where the photo's ``points`` (x, y) lie in the frame that shows ``box`` of it at ``size``."""
+    left, top, right, bottom = box
+    return (np.asarray(points, np.float64) - [left, top]) * [size[0] / (right - left), size[1] / (bottom - top)]
 
 
 def write_h264(path: Path, images: list[np.ndarray], fps: int = FPS) -> None:

@@ -1,0 +1,61 @@
+"""``scripts/make_swap_set.py``'s clips swapped frame by frame, on real shared faces."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepfake_detector.faces.detect import FaceDetector
+
+from .conftest import DATA_140K
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTOS = sorted((DATA_140K / "real_vs_fake" / "real-vs-fake" / "valid" / "real").glob("*.jpg"))[:2]
+
+
+@pytest.fixture(scope="module")
+def scripts():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(REPO / "scripts"))  # make_swap_set imports its sibling make_video_set
+        yield importlib.import_module("make_swap_set"), importlib.import_module("make_video_set")
+
+
+def test_a_clip_shows_the_views_its_boxes_name_and_carries_points_into_them(scripts) -> None:
+    _, video = scripts
+    photo = Image.open(PHOTOS[0]).convert("RGB")
+    boxes = video.ken_burns_boxes(photo.size, 4, np.random.default_rng(3))
+    frames = video.ken_burns(photo, 4, np.random.default_rng(3))
+    assert len(frames) == 4 and not np.array_equal(frames[0], frames[-1])  # it moves
+    left, top, right, bottom = boxes[-1]
+    corners = video.in_frame(np.array([[left, top], [right, bottom]]), boxes[-1], photo.size)
+    np.testing.assert_allclose(corners, [[0, 0], list(photo.size)], atol=1e-9)
+
+
+def test_every_frame_is_swapped_anew_inside_the_face_only(scripts) -> None:
+    swap_set, video = scripts
+    detector = FaceDetector(min_face_px=32)
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in PHOTOS]
+    (target, donor), points = images, [np.array(detector.detect(im)[0].landmarks) for im in images]
+    photo = Image.fromarray(target)
+    boxes = video.ken_burns_boxes(photo.size, 3, np.random.default_rng(1))
+    frames = video.ken_burns(photo, 3, np.random.default_rng(1))
+
+    def swapped(seed: int) -> list[np.ndarray]:
+        return swap_set.per_frame_swap(frames, boxes, points[0], donor, points[1], np.random.default_rng(seed),
+                                       seamless=False)
+
+    fakes = swapped(0)
+    changed = [np.abs(f.astype(int) - r.astype(int)).max(axis=2) > 0 for f, r in zip(fakes, frames, strict=True)]
+    assert all(c.any() for c in changed)
+    for c, box in zip(changed, boxes, strict=True):  # only around the face, wherever the frame shows it
+        ys, xs = np.nonzero(c)
+        face = video.in_frame(points[0], box, photo.size)
+        (x0, y0), (x1, y1) = face.min(0), face.max(0)
+        reach = 1.5 * max(x1 - x0, y1 - y0)
+        assert xs.min() > x0 - reach and xs.max() < x1 + reach and ys.min() > y0 - reach and ys.max() < y1 + reach
+    assert not np.array_equal(changed[0], changed[1])  # a fresh mask each frame: the pasted face flickers
+    assert all(np.array_equal(a, b) for a, b in zip(swapped(0), fakes, strict=True))  # seeded
