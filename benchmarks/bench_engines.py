@@ -24,7 +24,7 @@ from deepfake_detector.inference.int8_calibration import load_calibration
 from deepfake_detector.inference.onnx_backend import OnnxBackend
 from deepfake_detector.inference.onnx_export import load_onnx_backend
 from deepfake_detector.inference.openvino_backend import OpenVinoBackend, convert
-from deepfake_detector.inference.predictor import sigmoid_scores
+from deepfake_detector.inference.scorer import sigmoid_scores
 
 Logits = Callable[[np.ndarray], np.ndarray]
 BATCH = 16
@@ -66,7 +66,7 @@ def run(settings: Settings, model: str | None = None) -> list[Row]:
     """Engines for ``model`` (a folder; None: the bundled default model) on ``settings.n_images`` test images."""
     detector = Detector.load(model, device="cpu", backend="torch")
     folder = Path(detector.meta.path)
-    onnx_path = load_onnx_backend(detector, folder).path  # the export every non-torch engine runs
+    onnx_path = load_onnx_backend(detector.model, detector.meta, folder).path  # the export every non-torch engine runs
     meta = detector.meta
     pre: Preprocess = detector.preprocess
     n = min(settings.n_images, 128)

@@ -20,6 +20,7 @@ from common import Row, Settings, image_files, load_batch, median_rate
 from deepfake_detector.inference import Detector
 from deepfake_detector.inference.onnx_backend import OnnxBackend
 from deepfake_detector.inference.onnx_export import export_onnx
+from deepfake_detector.models.meta import ModelMeta
 
 Logits = Callable[[torch.Tensor], torch.Tensor]
 BATCH = 32
@@ -75,7 +76,8 @@ def backends(model: torch.nn.Module, settings: Settings, tmp: Path,
         start = time.perf_counter()
         _torch_backend(compiled)(calibration[:BATCH])
         out["torch.compile"] = (_torch_backend(compiled), f"compile {time.perf_counter() - start:.0f} s")
-    fp32 = export_onnx(Detector(copy.deepcopy(model), {}, "cpu"), tmp / "model.onnx")  # Detector makes it channels-last
+    channels_last = copy.deepcopy(model).to(memory_format=torch.channels_last)  # as Detector runs it
+    fp32 = export_onnx(channels_last, ModelMeta.parse({}), tmp / "model.onnx")
     out["ONNX Runtime"] = (OnnxBackend(fp32.path), f"export parity {fp32.max_abs_diff:.0e}")
     try:
         out["ONNX Runtime int8"] = (OnnxBackend(_int8_onnx(fp32.path, calibration, tmp / "int8.onnx")),

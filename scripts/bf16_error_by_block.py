@@ -24,7 +24,7 @@ from torchvision.transforms.functional import to_tensor
 from deepfake_detector.data.discovery import discover
 from deepfake_detector.inference.onnx_backend import cached_onnx_path
 from deepfake_detector.inference.openvino_backend import convert
-from deepfake_detector.inference.predictor import sigmoid_scores
+from deepfake_detector.inference.scorer import sigmoid_scores
 from deepfake_detector.inference.verdict import VerdictRule
 from deepfake_detector.models.artifacts import load_model
 from deepfake_detector.models.bundled import bundled_model_dir

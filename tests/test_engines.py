@@ -51,7 +51,7 @@ def small_model(tmp_path: Path) -> Path:
 def exported(small_model: Path, cache: Path) -> tuple[Path, dict]:
     """The small model's cached ONNX export and its model.json."""
     detector = Detector.load(small_model, device="cpu")
-    return load_onnx_backend(detector, small_model).path, detector.meta
+    return load_onnx_backend(detector.model, detector.meta, small_model).path, detector.meta
 
 
 def perturb(monkeypatch, shift: float) -> None:

@@ -57,7 +57,7 @@ def test_registry_model_saves_loads_predicts_and_exports_alike(name: str, tmp_pa
     assert prediction.p_fake == pytest.approx(expected, abs=1e-5)
     assert prediction.label == ("fake" if prediction.p_fake >= 0.3 else "real")
 
-    result = export_onnx(detector, tmp_path / "m.onnx")
+    result = export_onnx(detector.model, detector.meta, tmp_path / "m.onnx")
     assert result.max_abs_diff <= 1e-3
 
 

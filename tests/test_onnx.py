@@ -28,9 +28,9 @@ def small_model(tmp_path: Path) -> Path:
 
 
 def test_export_round_trip_dynamic_batch(small_model: Path, tmp_path: Path) -> None:
-    result = export_onnx(Detector.load(small_model, device="cpu"), tmp_path / "m.onnx")
-    assert result.path.is_file() and result.max_abs_diff <= 1e-4
     detector = Detector.load(small_model, device="cpu")
+    result = export_onnx(detector.model, detector.meta, tmp_path / "m.onnx")
+    assert result.path.is_file() and result.max_abs_diff <= 1e-4
     batch = torch.rand(5, 3, 32, 32)  # another batch size than the export's
     backend = OnnxBackend(result.path)
     with torch.inference_mode():
@@ -40,8 +40,9 @@ def test_export_round_trip_dynamic_batch(small_model: Path, tmp_path: Path) -> N
 
 
 def test_export_refuses_a_mismatch(small_model: Path, tmp_path: Path) -> None:
+    detector = Detector.load(small_model, device="cpu")
     with pytest.raises(ExportError, match="does not match PyTorch"):
-        export_onnx(Detector.load(small_model, device="cpu"), tmp_path / "m.onnx", tolerance=-1.0)
+        export_onnx(detector.model, detector.meta, tmp_path / "m.onnx", tolerance=-1.0)
     assert not (tmp_path / "m.onnx").exists()
 
 

@@ -114,8 +114,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         from deepfake_detector.inference import Detector
         from deepfake_detector.inference.onnx_export import export_onnx
 
-        result = export_onnx(Detector.load(args.model, device="cpu"), args.onnx, opset=args.opset,
-                             tolerance=args.tolerance)
+        detector = Detector.load(args.model, device="cpu")
+        result = export_onnx(detector.model, detector.meta, args.onnx, opset=args.opset, tolerance=args.tolerance)
         print(f"wrote {result.path} (opset {args.opset}, dynamic batch; max |logit diff| vs PyTorch "
               f"{result.max_abs_diff:.1e})")
     if args.fp16:

@@ -2,7 +2,7 @@
 batched across images -> model -> per-image score (max over its regions) -> :class:`Prediction`.
 
 Images travel as RGB uint8 NumPy arrays ``(H, W, 3)``, so the pipeline needs no torch: the predictor's
-:meth:`~deepfake_detector.inference.predictor.Predictor.logits` is the only model-specific step.
+:meth:`~deepfake_detector.inference.scorer.Scorer.logits` is the only model-specific step.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.provenance.combine import decide
 
 if TYPE_CHECKING:
-    from deepfake_detector.inference.predictor import ImageInput, Predictor
+    from deepfake_detector.inference.scorer import ImageInput, Scorer
     from deepfake_detector.provenance.read import Provenance
 
 # ``alter(decoded image, input index) -> image``: a change applied right after decoding (evaluation's
@@ -42,7 +42,7 @@ def load_input(item: ImageInput) -> tuple[str | None, np.ndarray]:
     return None, to_uint8_hwc(item, "in-memory image")
 
 
-def _face_rows(predictor: Predictor, located: Located, scores: list[float], faces: str) -> list[dict] | None:
+def _face_rows(predictor: Scorer, located: Located, scores: list[float], faces: str) -> list[dict] | None:
     """One row per face: where it is, how sure the detector was, its P(fake) and its own verdict."""
     if faces != "auto":
         return None
@@ -51,7 +51,7 @@ def _face_rows(predictor: Predictor, located: Located, scores: list[float], face
             for f, r, s in zip(located.faces, located.regions, scores, strict=False)]
 
 
-def to_prediction(predictor: Predictor, path: str | None, image: np.ndarray, located: Located,
+def to_prediction(predictor: Scorer, path: str | None, image: np.ndarray, located: Located,
                   scores: list[float], faces: str) -> Prediction:
     """Image score = max over its regions (its faces, and the whole image if scored with them); warnings of the
     framing and of a tiny image."""
@@ -74,7 +74,7 @@ def with_provenance(prediction: Prediction, provenance: Provenance | None) -> Pr
                    provenance=None if provenance is None else provenance.to_dict())
 
 
-def score_located(predictor: Predictor, images: list[np.ndarray], located: list[Located],
+def score_located(predictor: Scorer, images: list[np.ndarray], located: list[Located],
                   batch_size: int = 32) -> list[list[float]]:
     """P(fake) of every region of every image, the crops of all images batched together."""
     preprocess = predictor.preprocess
@@ -88,7 +88,7 @@ def score_located(predictor: Predictor, images: list[np.ndarray], located: list[
     return [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def locate_in(predictor: Predictor, image: np.ndarray, faces: str, photo: bool = True) -> Located:
+def locate_in(predictor: Scorer, image: np.ndarray, faces: str, photo: bool = True) -> Located:
     """Where to look in one image: its faces (``faces="auto"``) or the whole of it. A photo (not a video
     frame, whose evidence is its face tracks) is also scored whole when the model's ``framing`` says so."""
     face_detector = predictor.face_detector if check_mode(faces) == "auto" else None
@@ -96,7 +96,7 @@ def locate_in(predictor: Predictor, image: np.ndarray, faces: str, photo: bool =
                   with_image=photo and predictor.meta.framing == FACES_AND_IMAGE)
 
 
-def analyze_image(predictor: Predictor, image: np.ndarray, faces: str = "auto",
+def analyze_image(predictor: Scorer, image: np.ndarray, faces: str = "auto",
                   path: str | None = None) -> tuple[Prediction, Located]:
     """Score one decoded image (the server's path: the same steps as :func:`predict_with_faces`)."""
     where = locate_in(predictor, image, faces)
@@ -104,7 +104,7 @@ def analyze_image(predictor: Predictor, image: np.ndarray, faces: str = "auto",
     return to_prediction(predictor, path, image, where, scores, faces), where
 
 
-def predict_with_faces(predictor: Predictor, items: list[ImageInput], faces: str = "auto",
+def predict_with_faces(predictor: Scorer, items: list[ImageInput], faces: str = "auto",
                        progress: bool = False, batch_size: int = 32, alter: Alter | None = None) -> list[Prediction]:
     """One Prediction per input; unreadable files get ``error`` and do not stop the others.
 

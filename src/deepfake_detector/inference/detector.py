@@ -17,7 +17,8 @@ from deepfake_detector.inference.cpu_features import cpu_flags
 from deepfake_detector.inference.engine import Engine
 from deepfake_detector.inference.engine_choice import BACKENDS, DEFAULT, plan_engine
 from deepfake_detector.inference.prediction import Prediction
-from deepfake_detector.inference.predictor import ImageInput, Predictor, sigmoid_scores
+from deepfake_detector.inference.predictor import Predictor
+from deepfake_detector.inference.scorer import ImageInput, sigmoid_scores
 from deepfake_detector.models.artifacts import load_model, save_model, write_meta
 from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 from deepfake_detector.models.meta import ModelMeta
@@ -89,7 +90,7 @@ class Detector(Predictor):
 
         detector = cls(model, meta, "cpu")
         try:
-            detector.runner = onnx = load_onnx_backend(detector, folder, device)
+            detector.runner = onnx = load_onnx_backend(detector.model, detector.meta, folder, device)
         except Exception as exc:  # the exporter and ONNX Runtime raise many types
             if backend != "auto":  # asked for by name: say why it cannot be had
                 if isinstance(exc, ExportError | OSError):

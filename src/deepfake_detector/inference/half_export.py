@@ -34,7 +34,7 @@ def export_half(folder: str | Path, out_dir: str | Path, *, tolerance: float = D
     half = {k: v.half() if v.is_floating_point() else v for k, v in stored.items()}
     compact = Detector(copy.deepcopy(model), original.meta, "cpu")
     compact.model.load_state_dict(half, strict=model.stores_every_weight)  # fp16-rounded, back to fp32
-    batch = parity_batch(original, check_batch)
+    batch = parity_batch(original.preprocess, check_batch)
     diff = float((compact.scores(batch) - original.scores(batch)).abs().max())
     if not diff <= tolerance:  # also catches NaN
         raise ExportError(f"fp16 weights change P(fake) by {diff:.2e} > tolerance {tolerance:.0e}; "

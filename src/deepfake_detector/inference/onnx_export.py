@@ -12,16 +12,16 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
+from deepfake_detector.data.preprocess import Preprocess
+from deepfake_detector.data.transforms import build_transform
 from deepfake_detector.errors import ExportError, first_line
 from deepfake_detector.inference.onnx_backend import META_KEY, OnnxBackend, cached_onnx_path, weights_digest
+from deepfake_detector.models.base import DetectorModel
+from deepfake_detector.models.meta import ModelMeta
 from deepfake_detector.utils.atomic import atomic_path
-
-if TYPE_CHECKING:  # the Detector calls into this module (its ONNX backend), never the other way round
-    from deepfake_detector.inference.detector import Detector
 
 DEFAULT_TOLERANCE = 1e-4  # max |logit difference| between ONNX Runtime and PyTorch
 
@@ -32,12 +32,12 @@ class ExportResult:
     max_abs_diff: float  # max |logit(ONNX) - logit(PyTorch)| on the parity batch
 
 
-def parity_batch(detector: Detector, n: int, seed: int = 0) -> torch.Tensor:
-    """``n`` random uint8 images through the detector's own transform (realistic input range)."""
-    h, w = detector.preprocess.input_size
+def parity_batch(preprocess: Preprocess, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` random uint8 images through the model's own transform (realistic input range)."""
+    h, w = preprocess.input_size
     g = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n, 3, h, w), dtype=torch.uint8, generator=g)
-    return torch.stack([detector.transform(im) for im in images])
+    return build_transform(preprocess)(images)
 
 
 def _write_metadata(path: Path, props: dict[str, str]) -> None:
@@ -51,19 +51,20 @@ def _write_metadata(path: Path, props: dict[str, str]) -> None:
     onnx.save(proto, str(path))
 
 
-def export_onnx(detector: Detector, out_path: str | Path, opset: int = 17, *,
+def export_onnx(model: DetectorModel, meta: ModelMeta, out_path: str | Path, opset: int = 17, *,
                 tolerance: float = DEFAULT_TOLERANCE, check_batch: int = 3) -> ExportResult:
-    """Export a loaded :class:`Detector`'s model to ``out_path`` with a dynamic batch axis.
+    """Export a loaded model (with its ``model.json``, stored in the export) to ``out_path`` with a dynamic
+    batch axis.
 
     The export is kept only if ONNX Runtime reproduces PyTorch's logits on a parity batch (of another
     size than the export's, which also checks the dynamic axis) within ``tolerance``; else ExportError.
     """
-    model = detector.model if detector.device.type == "cpu" else copy.deepcopy(detector.model).cpu()
-    model.eval()
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    model = (model if on_cpu else copy.deepcopy(model).cpu()).eval()
     out = Path(out_path)
-    h, w = detector.preprocess.input_size
-    props = {META_KEY: json.dumps(detector.meta.stored())}
-    digest = weights_digest(detector.meta.path) if detector.meta.path else None
+    h, w = model.preprocess.input_size
+    props = {META_KEY: json.dumps(meta.stored())}
+    digest = weights_digest(meta.path) if meta.path else None
     if digest:
         props["weights_sha256"] = digest
     with atomic_path(out) as tmp:
@@ -76,7 +77,7 @@ def export_onnx(detector: Detector, out_path: str | Path, opset: int = 17, *,
         except Exception as exc:  # the exporter raises many types; report one line
             raise ExportError(f"cannot export model to ONNX ({first_line(exc)})") from None
         _write_metadata(tmp, props)
-        batch = parity_batch(detector, check_batch)
+        batch = parity_batch(model.preprocess, check_batch)
         with torch.inference_mode():
             expected = model(batch).float()
         diff = float((OnnxBackend(tmp)(batch) - expected).abs().max())
@@ -86,8 +87,10 @@ def export_onnx(detector: Detector, out_path: str | Path, opset: int = 17, *,
     return ExportResult(out, diff)
 
 
-def load_onnx_backend(detector: Detector, folder: str | Path, device: str | torch.device = "cpu") -> OnnxBackend:
-    """An ONNX Runtime backend for a model folder, exported (and parity-checked) on first use.
+def load_onnx_backend(model: DetectorModel, meta: ModelMeta, folder: str | Path,
+                      device: str | torch.device = "cpu") -> OnnxBackend:
+    """An ONNX Runtime backend for a model folder (loaded as ``model``, ``meta``), exported (and
+    parity-checked) on first use.
 
     Exports live in the user cache (``~/.cache/deepfake-detector/onnx``, or ``$DEEPFAKE_DETECTOR_CACHE``),
     never in the model folder, which may be read-only or part of the package.
@@ -95,5 +98,5 @@ def load_onnx_backend(detector: Detector, folder: str | Path, device: str | torc
     path = cached_onnx_path(folder)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(detector, path)
+        export_onnx(model, meta, path)
     return OnnxBackend(path, device)

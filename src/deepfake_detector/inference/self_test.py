@@ -22,7 +22,7 @@ import numpy as np
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.inference.engine import Engine, engine_input
-from deepfake_detector.inference.predictor import sigmoid_scores
+from deepfake_detector.inference.scorer import sigmoid_scores
 from deepfake_detector.inference.verdict import VerdictRule
 from deepfake_detector.utils.atomic import write_json
 

@@ -37,7 +37,7 @@ from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.verdict import VerdictRule
 
 if TYPE_CHECKING:
-    from deepfake_detector.inference.predictor import Predictor
+    from deepfake_detector.inference.scorer import Scorer
 
 AGGREGATES = ("track-mean", "confident")
 NO_FACE_IN_VIDEO = "no face found in any sampled frame: scored whole frames"
@@ -59,7 +59,7 @@ class VideoOptions:
             raise ValueError(f"frames must be >= 1 and fps > 0 (got {self.frames}, {self.fps})")
 
 
-def video_verdict(predictor: Predictor) -> tuple[VerdictRule, str]:
+def video_verdict(predictor: Scorer) -> tuple[VerdictRule, str]:
     """The verdict rule for videos (threshold and uncertain band) and where it comes from."""
     meta = predictor.meta
     if meta.video_threshold is not None:
@@ -106,7 +106,7 @@ def _aggregate(rule: str, tracks: list[dict], n_frames: int) -> float:
     return max(t["p_fake"] for t in counted)
 
 
-def predict_video(predictor: Predictor, path: str | Path, faces: str = "auto", options: VideoOptions | None = None,
+def predict_video(predictor: Scorer, path: str | Path, faces: str = "auto", options: VideoOptions | None = None,
                   batch_size: int = 32) -> Prediction:
     """One Prediction for a video file; an unreadable video gets ``error`` (one line naming the file)."""
     options = options or VideoOptions()
