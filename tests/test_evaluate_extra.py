@@ -37,6 +37,11 @@ def test_cross_dataset_and_robustness(tmp_path, tiny_dataset):
                  "--perturb", "jpeg:50", "noise:0.05", "--quiet"]) == 0
     rows = list(csv.DictReader((out / "cross_dataset.csv").open()))
     assert [r["dataset"] for r in rows] == ["tiny", "other"] and rows[0]["roc_auc"] == rows[1]["roc_auc"]
+    # reals flagged is 1 - specificity, its interval mirrored
+    assert float(rows[0]["false_positive_rate"]) == pytest.approx(1 - float(rows[0]["specificity"]))
+    assert float(rows[0]["false_positive_rate_ci_high"]) == pytest.approx(1 - float(rows[0]["specificity_ci_low"]))
+    cross_page = (out / "report.html").read_text()
+    assert '<span title="false_positive_rate">reals flagged (FPR)</span>' in cross_page  # named for people
     assert (out / "roc_cross.png").is_file() and (out / "report.html").is_file()
     combined = json.loads((out / "metrics.json").read_text())
     assert combined["kind"] == "cross_dataset" and set(combined["datasets"]) == {"tiny", "other"}
@@ -50,6 +55,8 @@ def test_cross_dataset_and_robustness(tmp_path, tiny_dataset):
     assert (out / "tiny" / "robustness.png").is_file() and (out / "tiny" / "reliability.png").is_file()
     report = (out / "tiny" / "report.html").read_text()
     assert "Robustness" in report and "at 0.5" in report and "Ranking and calibration" in report
+    caught = f"{metrics['at_selected']['recall']:.1%}"
+    assert f'<div class="card">fakes caught<b>{caught}</b>' in report and "reals flagged<b>" in report
 
 
 def test_bad_perturbation_is_a_one_line_error(tmp_path, tiny_dataset, capsys):

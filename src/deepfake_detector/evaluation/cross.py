@@ -7,11 +7,12 @@ from pathlib import Path
 
 from deepfake_detector.evaluation.plots import plot_roc
 from deepfake_detector.evaluation.report import plots_html, rows_table, write_page
-from deepfake_detector.evaluation.summary import SCHEMA_VERSION, headline_row
+from deepfake_detector.evaluation.summary import BAND_METRICS, SCHEMA_VERSION, headline_row
 from deepfake_detector.utils.atomic import write_csv, write_json
 
-REPORT_METRICS = ("roc_auc", "average_precision", "eer", "tpr_at_fpr_5pct", "accuracy", "balanced_accuracy",
-                  "accuracy_at_0.5", "log_loss", "ece")
+# The headline first (ranking, then what the stored threshold does to fakes and to reals); the CSV has them all.
+REPORT_METRICS = ("roc_auc", "recall", "false_positive_rate", "tpr_at_fpr_5pct", "eer", "accuracy",
+                  "balanced_accuracy", "average_precision", "ece")
 
 
 def dataset_names(paths: list[str | Path]) -> list[str]:
@@ -42,8 +43,10 @@ def write_cross_dataset(results: dict[str, tuple[str, dict, tuple]], out_dir: st
                                       "model": model, "datasets": summaries})
     links = "".join(f'<li><a href="{escape(name)}/report.html">{escape(name)}</a>: {escape(path)}</li>'
                     for name, (path, _, _) in results.items())
-    body = ("<h2>Cross-dataset results</h2><p>Threshold metrics use the model's stored threshold unless"
-            " marked at_0.5; 95% bootstrap intervals in brackets.</p>"
-            + rows_table(rows, "dataset", REPORT_METRICS)
+    banded = BAND_METRICS if any("uncertain_share" in r for r in rows) else ()
+    body = ("<h2>Cross-dataset results</h2><p>Fakes caught, reals flagged, accuracy and the uncertain share at the "
+            "model's stored threshold and band; 95% bootstrap intervals in brackets; a dash where a set has one "
+            "class only. Every figure (and more) is in cross_dataset.csv.</p>"
+            + rows_table(rows, "dataset", REPORT_METRICS[:3] + banded + REPORT_METRICS[3:])
             + plots_html([roc] if roc else []) + f"<h2>Per-set reports</h2><ul>{links}</ul>")
     return rows, write_page(out / "report.html", title, subtitle, body)

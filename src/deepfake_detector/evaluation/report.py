@@ -10,6 +10,25 @@ from deepfake_detector.utils.html_page import Html, fmt, plots_html, table, writ
 
 _COUNTS = ("tp", "tn", "fp", "fn")
 
+# What the metric keys of metrics.json and the CSVs are called on a page; the key itself is the tooltip.
+METRIC_LABELS = {
+    "n": "n", "threshold": "threshold", "tp": "TP (fakes caught)", "tn": "TN (reals passed)",
+    "fp": "FP (reals flagged)", "fn": "FN (fakes missed)", "roc_auc": "ROC-AUC", "average_precision":
+    "average precision", "eer": "equal error rate", "tpr_at_fpr_1pct": "fakes caught at 1% reals flagged",
+    "tpr_at_fpr_5pct": "fakes caught at 5% reals flagged", "accuracy": "accuracy", "precision": "precision",
+    "recall": "fakes caught (recall)", "f1": "F1", "specificity": "reals passed (specificity)",
+    "false_positive_rate": "reals flagged (FPR)", "balanced_accuracy": "balanced accuracy", "log_loss": "log loss",
+    "brier": "Brier score", "ece": "calibration error (ECE)", "uncertain_share": "uncertain",
+    "confident_accuracy": "confident verdicts right", "accuracy_at_0.5": "accuracy at 0.5",
+    "balanced_accuracy_at_0.5": "balanced accuracy at 0.5", "recall_at_0.5": "fakes caught at 0.5",
+    "specificity_at_0.5": "reals passed at 0.5",
+}
+
+
+def metric_label(key: str) -> Html:
+    """A metric's name for people, with its key (the column in the CSVs and metrics.json) as the tooltip."""
+    return Html(f'<span title="{html.escape(key)}">{html.escape(METRIC_LABELS.get(key, key))}</span>')
+
 
 def _with_ci(value, ci) -> str:
     """A value with its 95% interval, pre-rendered as HTML."""
@@ -23,8 +42,8 @@ def _at_column(at: dict, key: str) -> Html:
 def _threshold_section(m: dict) -> str:
     sel, default = m["at_selected"], m["at_default"]
     policy = m.get("threshold_policy") or "fixed"
-    rows = [[k, Html(fmt(default[k])), Html(fmt(sel[k]))] for k in ("threshold", *_COUNTS)]
-    rows += [[k, _at_column(default, k), _at_column(sel, k)] for k in THRESHOLD_KEYS]
+    rows = [[metric_label(k), Html(fmt(default[k])), Html(fmt(sel[k]))] for k in ("threshold", *_COUNTS)]
+    rows += [[metric_label(k), _at_column(default, k), _at_column(sel, k)] for k in THRESHOLD_KEYS]
     return ("<h2>Threshold metrics (fake = positive class)</h2>"
             "<p>At the conventional 0.5 and at the model's stored threshold "
             f"(policy <b>{html.escape(policy)}</b>, chosen on validation data only). "
@@ -34,9 +53,10 @@ def _threshold_section(m: dict) -> str:
 
 def _free_section(m: dict) -> str:
     ci = m.get("ci95", {})
-    rows = [[k, Html(_with_ci(m.get(k), ci.get(k)))] for k in (*RANKING_KEYS, *CALIBRATION_KEYS)]
+    rows = [[metric_label(k), Html(_with_ci(m.get(k), ci.get(k)))] for k in (*RANKING_KEYS, *CALIBRATION_KEYS)]
     temp = m.get("temperature")
-    note = (f"<p>Scores are temperature-scaled (T = {temp:.3f}, fitted on validation).</p>" if temp else "")
+    note = (f"<p>Scores are temperature-scaled (T = {temp:.3f}, fitted on validation).</p>"
+            if temp and temp != 1 else "")
     return ("<h2>Ranking and calibration (no threshold)</h2>"
             + table(["metric", "value [95% CI]"], rows) + note)
 
@@ -67,9 +87,9 @@ def beside_paper(columns: dict[str, dict], paper: dict) -> str:
     """Counts and threshold metrics of operating points (``at_*`` dicts of metrics.json, one column per heading)
     beside the paper's figures (``paper.paper_reference``), then the figures the paper states."""
     computed, paper_ci = paper.get("computed"), paper.get("ci95", {})
-    rows = [[k, *(Html(fmt(at[k])) for at in columns.values()),
+    rows = [[metric_label(k), *(Html(fmt(at[k])) for at in columns.values()),
              Html(fmt(computed[k])) if computed else None] for k in _COUNTS]
-    rows += [[k, *(_at_column(at, k) for at in columns.values()),
+    rows += [[metric_label(k), *(_at_column(at, k) for at in columns.values()),
               Html(_with_ci(computed[k], paper_ci.get(k))) if computed else None] for k in THRESHOLD_KEYS]
     stated = table(["figure the paper states", "value"], [[k, v] for k, v in paper["stated"].items()])
     note = ("<p>The paper's column is recomputed from its own confusion matrix, exactly as ours is, with the"
@@ -87,7 +107,7 @@ def rows_table(rows: list[dict], key: str | tuple[str, ...], metrics: tuple[str,
     """A robustness, cross-dataset, per-source or per-group table: one row per entry (named by the ``key``
     column or columns), each metric with its interval; a metric a row lacks shows as a dash."""
     keys = (key,) if isinstance(key, str) else key
-    header = [*keys, "n", *metrics]
+    header = [*keys, "n", *map(metric_label, metrics)]
 
     def with_interval(r: dict, k: str) -> Html:
         low, high = r.get(f"{k}_ci_low"), r.get(f"{k}_ci_high")
@@ -104,15 +124,35 @@ def bad_files_section(bad_files: list) -> str:
             + table(["file", "reason"], [[b.path, b.reason] for b in bad_files[:50]]))
 
 
+def _cards(m: dict, unit: str) -> str:
+    """The headline in plain words: what share of the fakes is caught and of the reals flagged at the stored
+    threshold (with intervals), the uncertain share, the ranking quality and the set's size."""
+    at = m["at_selected"]
+    ci = at.get("ci95", {})
+    spec, spec_ci = at.get("specificity"), ci.get("specificity")
+    band = m.get("uncertain")
+    cards = [("fakes caught", at.get("recall") if m["n_fake"] else None, ci.get("recall"), True),
+             ("reals flagged", None if spec is None or not m["n_real"] else 1 - spec,
+              spec_ci and (1 - spec_ci[1], 1 - spec_ci[0]), True),
+             ("uncertain", band and band["uncertain_share"], band and band["ci95"].get("uncertain_share"), True),
+             ("ROC-AUC", m.get("roc_auc"), m.get("ci95", {}).get("roc_auc"), False),
+             (unit, m["n"], None, False)]
+
+    def value(v: float | int, share: bool) -> str:
+        return f"{v:.1%}" if share else fmt(v)
+
+    return "<div class='cards'>" + "".join(
+        f'<div class="card">{html.escape(name)}<b>{value(v, share)}</b>'
+        + (f'<span class="ci">[{value(c[0], share)}, {value(c[1], share)}]</span>' if c else "") + "</div>"
+        for name, v, c, share in cards if v is not None) + "</div>"
+
+
 def write_report(path: str | Path, *, title: str, subtitle: str, metrics: dict, plots: list[Path],
                  paper: dict | None = None, bad_files: list | None = None,
                  sections: tuple[str, ...] = (), unit: str = "images") -> Path:
     """The evaluation report of one set; ``metrics`` is a ``summary.summarize`` dict of ``unit`` (its count card)."""
     m = metrics
-    cards = "".join(f'<div class="card">{name}<b>{fmt(m.get(key))}</b></div>'
-                    for name, key in (("ROC-AUC", "roc_auc"), ("accuracy (stored threshold)", "accuracy"),
-                                      ("EER", "eer"), (unit, "n")))
-    body = (f"<div class='cards'>{cards}</div>" + _threshold_section(m) + _uncertain_section(m) + _free_section(m)
+    body = (_cards(m, unit) + _threshold_section(m) + _uncertain_section(m) + _free_section(m)
             + _per_class(m)
             + "<h2>Plots</h2>" + plots_html(plots) + "".join(sections)
             + (_paper_section(m, paper) if paper else "") + bad_files_section(bad_files or []))

@@ -107,6 +107,10 @@ def headline_row(summary: dict) -> dict:
 
     for key in ROW_METRICS:
         put(key, summary[key], summary["ci95"].get(key))
+    # Reals flagged, as the per-source and per-group rows say it (1 - specificity, its interval mirrored).
+    spec, spec_ci = summary["specificity"], summary["ci95"].get("specificity")
+    put("false_positive_rate", None if spec is None or not summary["n_real"] else 1 - spec,
+        spec_ci and (1 - spec_ci[1], 1 - spec_ci[0]))
     default = summary["at_default"]
     for key in ROW_DEFAULT_METRICS:
         put(f"{key}_at_0.5", default[key], default["ci95"].get(key))

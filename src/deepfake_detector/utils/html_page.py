@@ -16,6 +16,7 @@ table{border-collapse:collapse;margin:1em 0} td,th{border:1px solid #ddd;padding
 th{background:#f4f6f8} td:first-child,th:first-child{text-align:left}
 .cards{display:flex;gap:1em;flex-wrap:wrap} .card{background:#f4f6f8;border-radius:8px;padding:.8em 1.2em}
 .card b{display:block;font-size:1.6em} .plots img{max-width:100%;margin:.5em 0} .warn{color:#a04000}
+.scroll{overflow-x:auto} th span[title]{text-decoration:underline dotted;cursor:help}
 """
 
 def embed_png(path: Path) -> str:
@@ -38,9 +39,10 @@ def cell(value) -> str:
 
 
 def table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    """A table (header cells may be :class:`Html`) that scrolls sideways on its own when wider than the page."""
+    head = "".join(f"<th>{cell(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
 
 
 def plots_html(plots: list[Path]) -> str:
