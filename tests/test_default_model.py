@@ -14,7 +14,7 @@ from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
 from deepfake_detector.models import artifacts, bundled
-from tests.conftest import DATA_140K, write_image
+from tests.conftest import CROSS, DATA_140K, write_image
 
 
 def test_no_default_model_is_one_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -74,3 +74,17 @@ def test_bundled_default_model_tells_real_from_fake(tmp_path: Path) -> None:
     scores = {label: [rows[f.name]["p_fake"] for f in fs] for label, fs in files.items()}
     y = [0] * 12 + [1] * 12
     assert roc_auc_score(y, scores["real"] + scores["fake"]) > 0.8
+
+
+def test_bundled_default_report_shows_what_each_region_scored(tmp_path: Path) -> None:
+    """The default model also scores the whole photo: the page names it beside the face, with both scores, so a
+    verdict the photo gave (while the face passed) is not a mystery."""
+    photo = sorted((CROSS / "sfhq-t2i-sdxl" / "fake").glob("*.jpg"))[0]  # a face inside a scene
+    out, page = tmp_path / "r.json", tmp_path / "r.html"
+    assert main(["predict", str(photo), "--output", str(out), "--report", str(page), "--quiet"]) == 0
+    [row] = json.loads(out.read_text())["predictions"]
+    assert row["faces"] and row["image_p_fake"] is not None  # framing faces+image: both were scored
+    text = page.read_text()
+    assert f'face 1 <span class="{row["faces"][0]["label"]}-score">{row["faces"][0]["p_fake"]:.3f}</span>' in text
+    assert 'whole photo <span class="' in text and f'{row["image_p_fake"]:.3f}</span>' in text
+    assert "and the whole photo (this model's framing)" in text

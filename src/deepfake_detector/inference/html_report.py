@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from deepfake_detector.config import FACES_AND_IMAGE
 from deepfake_detector.data.pillow_decode import decode_rgb_array, read_bytes
 from deepfake_detector.errors import DeepfakeDetectorError
 from deepfake_detector.inference.prediction import Prediction, verdict_counts
@@ -24,6 +25,8 @@ _STYLE = """<style>.thumb{width:auto;max-width:192px;max-height:192px;display:bl
 .timeline{width:420px;display:block;margin:.3em 0} .crop{width:72px;height:72px;margin-right:4px}
 th{cursor:pointer;user-select:none} th:after{content:" \\2195";color:#aaa} .fake{color:#b00020;font-weight:bold}
 .real{color:#1b7f3b;font-weight:bold} .uncertain{color:#b26a00;font-weight:bold}
+.fake-score{color:#b00020} .real-score{color:#1b7f3b} .uncertain-score{color:#b26a00}
+.regions{white-space:nowrap;text-align:left}
 td{vertical-align:middle;overflow-wrap:anywhere}</style>"""
 BOX_COLOURS = {FAKE: "#e0002a", REAL: "#18b04a", UNCERTAIN: "#f0a000"}  # red, green, amber
 # Click a header to sort by it (numbers numerically, text alphabetically); click again to reverse.
@@ -99,16 +102,32 @@ def _provenance(p: Prediction) -> str:
     return p.provenance["summary"] if p.provenance else "not read"
 
 
+def _scored(name: str, p_fake: float, rule: VerdictRule) -> str:
+    """One scored region: its name and P(fake), coloured by its own verdict."""
+    return f'{name} <span class="{rule.label(p_fake)}-score">{p_fake:.3f}</span>'
+
+
+def regions_cell(p: Prediction, rule: VerdictRule) -> str | Html:
+    """What was scored and what each part scored: every face and, for a model that also looks at the whole
+    photo (framing faces+image), the photo itself, whose score can be the verdict's while every face passes."""
+    if p.video:
+        return f"{len(p.video['tracks'])} track(s), {len(p.video['frames'])} frames"
+    if p.faces is None:
+        return "off"
+    lines = [f"{len(p.faces)} face(s)" if p.faces else "0 faces: whole image scored"]
+    lines += [_scored(f"face {i}", f["p_fake"], rule) for i, f in enumerate(p.faces, 1)]
+    if p.image_p_fake is not None:
+        lines.append(_scored("whole photo", p.image_p_fake, rule))
+    return Html("<div class='regions'>" + "<br>".join(lines) + "</div>")
+
+
 def _row(p: Prediction, rule: VerdictRule, heatmap: Path | None, explain: bool) -> list:
     if p.error is not None or not p.path:
         thumb = Html("")
     else:
         thumb = video_cell(p) if p.video else _img_tag(with_boxes(p, rule), p.path)
-    faces = len(p.faces) if p.faces is not None else "off"
-    if p.video:
-        faces = f"{len(p.video['tracks'])} track(s), {len(p.video['frames'])} frames"
     row = [thumb, *([_img_tag(Image.open(heatmap), "heatmap") if heatmap else Html("")] if explain else []),
-           p.path, p.p_fake, _label(p), faces, _provenance(p), p.error or p.warning or ""]
+           p.path, p.p_fake, _label(p), regions_cell(p, rule), _provenance(p), p.error or p.warning or ""]
     return row
 
 
@@ -133,11 +152,13 @@ def write_html_report(path: str | Path, predictions: list[Prediction], detector:
     counts = summary(predictions, rule.band is not None)
     cards = "".join(f'<div class="card{" " + k if k in VERDICTS else ""}">{html.escape(k)}<b>{v}</b></div>'
                     for k, v in counts.items())
-    header = ["image", *(["heatmap"] if explain else []), "file", "P(fake)", "label", "faces", "provenance", "note"]
+    header = ["image", *(["heatmap"] if explain else []), "file", "P(fake)", "label", "scored", "provenance", "note"]
     rows = [_row(p, rule, (heatmaps or {}).get(i), explain) for i, p in enumerate(predictions)]
     boxes = "red scored fake, amber uncertain, green real" if UNCERTAIN in counts else "red scored fake, green real"
+    photo = " and the whole photo (this model's framing)" if detector.meta.framing == FACES_AND_IMAGE else ""
     body = (_STYLE + f"<div class='cards'>{cards}</div>"
-            + f"<p>Boxes: detected faces ({boxes}); image score = max over its faces. Videos: "
+            + f"<p>Boxes: detected faces ({boxes}); image score = the largest of the scores of its faces{photo}, "
+            + "each listed under <i>scored</i>. Videos: "
             + "the most suspicious frame, P(fake) over time per face track, and the most suspicious face crops. "
             + "Provenance: Content Credentials (C2PA) and generator metadata read from the file; a declaration of "
             + "AI generation labels it fake (by provenance), P(fake) stays the model's score. "
