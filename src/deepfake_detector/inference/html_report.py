@@ -110,6 +110,8 @@ def _scored(name: str, p_fake: float, rule: VerdictRule) -> str:
 def regions_cell(p: Prediction, rule: VerdictRule) -> str | Html:
     """What was scored and what each part scored: every face and, for a model that also looks at the whole
     photo (framing faces+image), the photo itself, whose score can be the verdict's while every face passes."""
+    if p.error is not None:
+        return ""
     if p.video:
         return f"{len(p.video['tracks'])} track(s), {len(p.video['frames'])} frames"
     if p.faces is None:
