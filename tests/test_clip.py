@@ -144,7 +144,7 @@ def test_default_model_is_the_clip_detector_combined_with_the_blend_detector(def
     assert default_detector.meta.path == str(bundled.DEFAULT_MODEL_DIR)
     members = default_detector.meta.model.args["members"]
     assert default_detector.meta.model.name == "max_of_models"
-    assert [m["name"] for m in members] == ["clip_vit_b16_multiblock", "mobilenet_v2"]
+    assert [m["name"] for m in members] == ["clip_vit_b16_multiblock", "efficientnet_lite0"]
     assert members[0]["args"]["head"] == "max2"  # the CLIP detector's generated-faces and blended-face heads
     assert default_detector.runner is None  # auto keeps PyTorch for the ViT
 
