@@ -20,6 +20,7 @@ def _tested_paths(folder) -> list[str]:
 
 
 def test_demo_report_holds_both_models_measured_figures_and_the_papers(tmp_path) -> None:
+    from deepfake_detector.evaluation.report import metric_label
     from deepfake_detector.experiments.demo import run_demo
 
     result = run_demo(DATA_140K, tmp_path / "demo", config=REPO / "configs" / "seed-cnn.yaml", bundled="fast",
@@ -38,7 +39,7 @@ def test_demo_report_holds_both_models_measured_figures_and_the_papers(tmp_path)
     # Beside the paper: counts at each model's stored threshold, then the paper's own.
     for count in ("tp", "tn", "fp", "fn"):
         cells = [m["at_selected"][count] for m in measured] + [paper["computed"][count]]
-        assert "<tr><td>" + count + "</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" in page
+        assert "<tr><td>" + metric_label(count) + "</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" in page
     assert f"{paper['computed']['accuracy']:.4f} <span class=\"ci\">" in page
     assert html.escape(paper["title"]) in page
     for figure, value in paper["stated"].items():
