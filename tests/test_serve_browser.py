@@ -87,7 +87,7 @@ def test_photo_upload_shows_verdict_and_heatmap(server_url: str, browser) -> Non
     _, details = upload(browser, server_url, sorted((ORIGINALS / "fake").glob("*.jpg"))[0])
     assert "1 face(s)" in details and "default-model@" in details
     footnote = browser.find_element(By.TAG_NAME, "small").text
-    assert "(the larger of clip_vit_b16_multiblock and mobilenet_v2) trained on 140k + sdfd-sd21" in footnote
+    assert "(the larger of clip_vit_b16_multiblock and efficientnet_lite0) trained on 140k + sdfd-sd21" in footnote
 
 
 def test_video_upload_shows_verdict_timeline_and_heatmap(server_url: str, browser, tmp_path: Path) -> None:
