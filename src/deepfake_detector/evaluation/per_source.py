@@ -12,7 +12,7 @@ import numpy as np
 
 from deepfake_detector.evaluation.report import rows_table
 from deepfake_detector.evaluation.scoring import Scored
-from deepfake_detector.evaluation.summary import BAND_METRICS, headline_row, summarize
+from deepfake_detector.evaluation.summary import BAND_METRICS, headline_row, reals_flagged, summarize
 from deepfake_detector.evaluation.uncertainty import UncertainBand
 
 REPORT_METRICS = ("roc_auc", "accuracy", "recall", "specificity", "tpr_at_fpr_5pct")
@@ -27,10 +27,6 @@ def subset_row(y: np.ndarray, p: np.ndarray, threshold: float, seed: int = 0,
     for metric, absent in (("recall", row["n_fake"] == 0), ("specificity", row["n_real"] == 0)):
         if absent:
             row[metric] = row[f"{metric}_ci_low"] = row[f"{metric}_ci_high"] = None
-    specificity, low, high = row["specificity"], row["specificity_ci_low"], row["specificity_ci_high"]
-    row["false_positive_rate"] = None if specificity is None else 1 - specificity
-    row["false_positive_rate_ci_low"] = None if high is None else 1 - high
-    row["false_positive_rate_ci_high"] = None if low is None else 1 - low
     return row
 
 
@@ -55,11 +51,11 @@ def worst_real_source(rows: list[dict], metrics: dict) -> dict | None:
         return {"source": worst["source"], "n_real": worst["n_real"],
                 "false_positive_rate": worst["false_positive_rate"],
                 "ci95": [worst["false_positive_rate_ci_low"], worst["false_positive_rate_ci_high"]]}
-    if not metrics["n_real"]:
+    rate, ci = reals_flagged(metrics)
+    if rate is None:
         return None
-    ci = metrics["ci95"].get("specificity")
-    return {"source": POOLED, "n_real": metrics["n_real"], "false_positive_rate": 1 - metrics["specificity"],
-            "ci95": [1 - ci[1], 1 - ci[0]] if ci else None}
+    return {"source": POOLED, "n_real": metrics["n_real"], "false_positive_rate": rate,
+            "ci95": list(ci) if ci else None}
 
 
 def per_source_section(rows: list[dict]) -> str:

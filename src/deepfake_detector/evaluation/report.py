@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 
 from deepfake_detector.evaluation.metrics import CALIBRATION_KEYS, RANKING_KEYS, THRESHOLD_KEYS
+from deepfake_detector.evaluation.summary import reals_flagged
 from deepfake_detector.utils.html_page import Html, fmt, plots_html, table, write_page
 
 _COUNTS = ("tp", "tn", "fp", "fn")
@@ -127,15 +128,12 @@ def bad_files_section(bad_files: list) -> str:
 def _cards(m: dict, unit: str) -> str:
     """The headline in plain words: what share of the fakes is caught and of the reals flagged at the stored
     threshold (with intervals), the uncertain share, the ranking quality and the set's size."""
-    at = m["at_selected"]
-    ci = at.get("ci95", {})
-    spec, spec_ci = at.get("specificity"), ci.get("specificity")
+    ci = m.get("ci95", {})
     band = m.get("uncertain")
-    cards = [("fakes caught", at.get("recall") if m["n_fake"] else None, ci.get("recall"), True),
-             ("reals flagged", None if spec is None or not m["n_real"] else 1 - spec,
-              spec_ci and (1 - spec_ci[1], 1 - spec_ci[0]), True),
+    cards = [("fakes caught", m["recall"] if m["n_fake"] else None, ci.get("recall"), True),
+             ("reals flagged", *reals_flagged(m), True),
              ("uncertain", band and band["uncertain_share"], band and band["ci95"].get("uncertain_share"), True),
-             ("ROC-AUC", m.get("roc_auc"), m.get("ci95", {}).get("roc_auc"), False),
+             ("ROC-AUC", m.get("roc_auc"), ci.get("roc_auc"), False),
              (unit, m["n"], None, False)]
 
     def value(v: float | int, share: bool) -> str:

@@ -95,6 +95,15 @@ ROW_DEFAULT_METRICS = ("accuracy", "balanced_accuracy", "recall", "specificity")
 BAND_METRICS = ("uncertain_share", "confident_accuracy")  # rows of a model with an uncertain band
 
 
+def reals_flagged(summary: dict) -> tuple[float | None, tuple[float, float] | None]:
+    """The false-positive rate at the stored threshold (1 - specificity) and its 95% interval, mirrored; None for
+    a set without real images."""
+    spec, ci = summary["specificity"], summary["ci95"].get("specificity")
+    if spec is None or not summary["n_real"]:
+        return None, None
+    return 1 - spec, (1 - ci[1], 1 - ci[0]) if ci else None
+
+
 def headline_row(summary: dict) -> dict:
     """One flat table row: threshold-free metrics, threshold metrics at the stored threshold and at 0.5,
     each with its 95% interval as ``<metric>_ci_low`` / ``<metric>_ci_high``."""
@@ -107,10 +116,7 @@ def headline_row(summary: dict) -> dict:
 
     for key in ROW_METRICS:
         put(key, summary[key], summary["ci95"].get(key))
-    # Reals flagged, as the per-source and per-group rows say it (1 - specificity, its interval mirrored).
-    spec, spec_ci = summary["specificity"], summary["ci95"].get("specificity")
-    put("false_positive_rate", None if spec is None or not summary["n_real"] else 1 - spec,
-        spec_ci and (1 - spec_ci[1], 1 - spec_ci[0]))
+    put("false_positive_rate", *reals_flagged(summary))
     default = summary["at_default"]
     for key in ROW_DEFAULT_METRICS:
         put(f"{key}_at_0.5", default[key], default["ci95"].get(key))
