@@ -60,6 +60,9 @@ def test_the_member_that_decides_is_the_one_explained() -> None:
     ([{"name": "seed_cnn", "args": SEED, "threshold": 1.5}], "member 1: threshold"),
     ([{"name": "seed_cnn", "args": SEED}, {"name": "mobilenet_v2", "args": {"input_size": 64}}], "one input size"),
     ([{"name": "no_such_model"}], "unknown model"),
+    ([{"name": "seed_cnn", "args": SEED, "views": ["original", "rotate90"]}], "'rotate90' is not one of"),
+    ([{"name": "seed_cnn", "args": SEED, "views": ["zoom0.2"]}], "'zoom0.2' is not one of"),
+    ([{"name": "seed_cnn", "args": SEED, "views": []}], "at least one view"),
 ])
 def test_bad_members_are_one_line_config_errors(members: list, words: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -78,6 +81,21 @@ def _run_folder(tmp_path: Path, name: str, model_name: str, args: dict, threshol
 
 def _samples(prefix: str, n: int) -> list[Sample]:
     return [Sample(Path(f"{prefix}{i}.png"), i % 2, "set") for i in range(n)]
+
+
+def test_a_members_test_time_views_average_its_logits_over_mirrored_and_zoomed_inputs() -> None:
+    torch.manual_seed(0)
+    model = create_model("max_of_models", members=[
+        {"name": "seed_cnn", "args": SEED},
+        {"name": "seed_cnn", "args": SEED, "views": ["original", "flip", "zoom0.75+flip"]}]).eval()
+    x = _batch()
+    second = model.members[1]
+    centre = torch.nn.functional.interpolate(x[:, :, 4:28, 4:28], size=(32, 32), mode="bicubic", align_corners=False)
+    with torch.no_grad():
+        expected = (second(x) + second(x.flip(3)) + second(centre.flip(3))) / 3
+        assert torch.allclose(model.raw_logits(x)[:, 1], expected, atol=1e-5)
+        assert torch.allclose(model.raw_logits(x)[:, 0], model.members[0](x), atol=1e-6)  # original only: as it was
+        assert not torch.allclose(expected, second(x), atol=1e-3)  # the views do change what the member says
 
 
 def test_combine_writes_a_run_that_scores_as_its_members_and_refuses_unfair_members(tmp_path: Path) -> None:
@@ -110,6 +128,17 @@ def test_combine_writes_a_run_that_scores_as_its_members_and_refuses_unfair_memb
     assert (tmp_path / "mine" / "notes.txt").read_text() == "a user's file"
     assert combine_saved_models([first, second], [1.0], out, overwrite=True) == out
     assert Detector.load(out, device="cpu").meta.model.args["members"][1]["offset"] == 1.0
+    # test-time views travel in model.json and are what scores
+    viewed = tmp_path / "viewed"
+    assert main(["combine", str(first), str(second), "--offset", "0.5", "--views", "original", "original,flip",
+                 "--out", str(viewed)]) == 0
+    with_views = Detector.load(viewed, device="cpu", backend="torch")
+    assert with_views.meta.model.args["members"][1]["views"] == ["original", "flip"]
+    mirrored = (parts[1].logits(crops) + parts[1].logits(crops[:, :, ::-1].copy())) / 2
+    assert np.allclose(with_views.logits(crops), np.maximum(parts[0].logits(crops) / 1.3,
+                                                            mirrored / 1.3 - _logit(0.9) - 0.5 + _logit(0.6)), atol=1e-4)
+    with pytest.raises(ConfigError, match="views for each of the 2 models"):
+        combine_saved_models([first, second], [0.5], tmp_path / "one-view", views=[["flip"]])
 
     leaky = _run_folder(tmp_path, "c", "mobilenet_v2", MOBILE, 0.9, Splits(_samples("valid-a", 2), [], [], True))
     with pytest.raises(ConfigError, match="trained on 2 of .*validation/test"):
@@ -143,7 +172,8 @@ def test_a_combined_model_reads_its_cacheable_members_encoder_from_the_feature_c
     monkeypatch.setattr(TransferModel, "feature_key", lambda self: "test-mobilenet-v2-32px", raising=False)
     torch.manual_seed(0)
     model = create_model("max_of_models", members=[
-        {"name": "seed_cnn", "args": SEED}, {"name": "mobilenet_v2", "args": MOBILE, "offset": -1.0}]).eval()
+        {"name": "seed_cnn", "args": SEED},
+        {"name": "mobilenet_v2", "args": MOBILE, "offset": -1.0, "views": ["original", "zoom0.75+flip"]}]).eval()
     runner = feature_cache.cached_features_runner(model)
     assert isinstance(runner, feature_cache.CachedMembers)
     x = _batch()

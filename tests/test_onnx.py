@@ -39,6 +39,20 @@ def test_export_round_trip_dynamic_batch(small_model: Path, tmp_path: Path) -> N
     assert json.loads(backend.metadata[META_KEY])["threshold"] == 0.4
 
 
+def test_a_combined_model_with_test_time_views_exports_and_matches_torch(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    members = [{"name": "seed_cnn", "args": ARGS},
+               {"name": "seed_cnn", "args": ARGS, "views": ["original", "flip", "zoom0.9", "zoom0.9+flip"]}]
+    folder = save_model(create_model("max_of_models", members=members), tmp_path / "combined",
+                        name="max_of_models", args={"members": members}, threshold=0.5)
+    detector = Detector.load(folder, device="cpu")
+    result = export_onnx(detector.model, detector.meta, tmp_path / "m.onnx")  # the parity check runs in here
+    batch = torch.rand(5, 3, 32, 32)
+    with torch.inference_mode():
+        expected = detector.model(batch)
+    assert (OnnxBackend(result.path)(batch) - expected).abs().max() <= 1e-4
+
+
 def test_export_refuses_a_mismatch(small_model: Path, tmp_path: Path) -> None:
     detector = Detector.load(small_model, device="cpu")
     with pytest.raises(ExportError, match="does not match PyTorch"):

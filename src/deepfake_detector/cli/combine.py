@@ -9,7 +9,8 @@ def cmd_combine(args: argparse.Namespace) -> int:
     from deepfake_detector.models.ensemble import combine_saved_models
 
     offsets = args.offset if args.offset is not None else [0.0] * (len(args.models) - 1)
-    out = combine_saved_models(args.models, offsets, args.out, overwrite=args.overwrite)
+    views = [v.split(",") for v in args.views] if args.views else None
+    out = combine_saved_models(args.models, offsets, args.out, views=views, overwrite=args.overwrite)
     print(f"combined {len(args.models)} models into {out}; choose its operating point on validation next: "
           f"deepfake-detector calibrate {out}")
     return 0
@@ -23,6 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--offset", type=float, nargs="+", metavar="LOGIT",
                    help="one per model after the first: how far below its own threshold it must be before it "
                         "can decide (larger = it speaks only when surer; default 0)")
+    p.add_argument("--views", nargs="+", metavar="VIEWS",
+                   help="one per model: the test-time views whose logits it averages, comma-separated, e.g. "
+                        "'original original,flip,zoom0.9,zoom0.9+flip' (models/views.py; default: original)")
     p.add_argument("--out", required=True, help="folder for the combined model")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder this toolkit made")
     p.set_defaults(func=cmd_combine)

@@ -23,6 +23,8 @@ from deepfake_detector.models.ensemble import MaxOfModels
 from deepfake_detector.models.feature_store import FeatureStore
 from deepfake_detector.models.weights.fetch import cache_dir
 
+Runner = Callable[[torch.Tensor], torch.Tensor]  # a batch -> its logits (N,)
+
 # DEEPFAKE_DETECTOR_FEATURE_CACHE=off: always run the encoder (e.g. to time it, or to rule the cache out).
 SWITCH = "DEEPFAKE_DETECTOR_FEATURE_CACHE"
 
@@ -58,7 +60,7 @@ class CachedMembers:
     """Logits (N,) of a combined model (``models/ensemble.py``) whose members' encoders are read from the cache
     where they can be (the others run as they are)."""
 
-    def __init__(self, model: MaxOfModels, runners: list[Callable[[torch.Tensor], torch.Tensor]]) -> None:
+    def __init__(self, model: MaxOfModels, runners: list[Runner]) -> None:
         self.model = model
         self.runners = runners
         self.name = f"torch-{next(model.parameters()).device.type}-fp32+feature-cache"
@@ -66,9 +68,12 @@ class CachedMembers:
     @torch.inference_mode()
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         device = next(self.model.parameters()).device
-        parts = self.model.member_inputs(batch.to(device))
-        raw = torch.stack([run(part).float().cpu() for run, part in zip(self.runners, parts, strict=True)], dim=1)
-        return self.model.on_common_scale(raw.to(device)).amax(dim=1).float().cpu()
+        raw = self.model.raw_logits(batch.to(device), [self._on(device, run) for run in self.runners])
+        return self.model.on_common_scale(raw).amax(dim=1).float().cpu()
+
+    @staticmethod
+    def _on(device: torch.device, run: Runner) -> Runner:
+        return lambda part: run(part).float().to(device)  # a cache runner answers on the CPU
 
 
 def cached_features_runner(model: torch.nn.Module) -> CachedFeatures | CachedMembers | None:

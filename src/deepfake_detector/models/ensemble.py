@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from torch import nn
 
 from deepfake_detector.config import format_validation_error
@@ -34,6 +35,7 @@ from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 from deepfake_detector.models.cam import CamTarget
 from deepfake_detector.models.meta import COMBINED, ModelMeta, TrainingInfo
 from deepfake_detector.models.registry import create_model, register_model
+from deepfake_detector.models.views import ORIGINAL, TestTimeViews, check_view
 from deepfake_detector.utils.atomic import write_text
 from deepfake_detector.utils.owned import is_empty, mark, remove_owned
 
@@ -48,6 +50,13 @@ class MemberSpec(BaseModel):
     threshold: float = Field(default=0.5, gt=0, lt=1)
     offset: float = 0.0
     label: str | None = None  # what the member looks for, e.g. its run name (reports, model card)
+    # test-time views whose logits are averaged (models/views.py); temperature and threshold stay the member's own
+    views: list[str] = Field(default_factory=lambda: [ORIGINAL])
+
+    @field_validator("views")
+    @classmethod
+    def _known_views(cls, views: list[str]) -> list[str]:
+        return [check_view(v) for v in views]
 
     @property
     def threshold_logit(self) -> float:
@@ -76,6 +85,7 @@ class MaxOfModels(DetectorModel):
             raise ConfigError(f"max_of_models: members must share one input size, not {sorted(sizes)}")
         self.members = nn.ModuleList(members)
         self.normalise = nn.ModuleList(_Normalise(m.preprocess) for m in members)
+        self.views = nn.ModuleList(TestTimeViews(s.views) for s in specs)
         self.register_buffer("scale", torch.tensor([1 / s.temperature for s in specs]), persistent=False)
         shifts = [s.threshold_logit + s.offset - specs[0].threshold_logit for s in specs]
         self.register_buffer("shift", torch.tensor(shifts), persistent=False)
@@ -93,10 +103,17 @@ class MaxOfModels(DetectorModel):
         first member's, less its offset)."""
         return raw.float() * self.scale - self.shift
 
+    def raw_logits(self, x: torch.Tensor, runners: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
+                   ) -> torch.Tensor:
+        """(N, members): each member's own logit, averaged over its test-time views; ``runners`` compute a
+        member's logits instead of the member itself (e.g. from cached encoder features)."""
+        runs = runners or list(self.members)
+        return torch.stack([views(run, part).float() for views, run, part
+                            in zip(self.views, runs, self.member_inputs(x), strict=True)], dim=1)
+
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
         """(N, members): every member's logit on the common scale."""
-        raw = [m(part) for m, part in zip(self.members, self.member_inputs(x), strict=True)]
-        return self.on_common_scale(torch.stack(raw, dim=1))
+        return self.on_common_scale(self.raw_logits(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.member_logits(x).amax(dim=1)
@@ -155,14 +172,18 @@ def max_of_models(members: list[dict[str, Any]]) -> MaxOfModels:
 
 
 def combine_saved_models(folders: list[str | Path], offsets: list[float], out: str | Path, *,
-                         overwrite: bool = False) -> Path:
+                         views: list[list[str]] | None = None, overwrite: bool = False) -> Path:
     """Write a :class:`MaxOfModels` of saved model folders (each at its stored temperature and threshold, later ones
     lowered by ``offsets``) into ``out``, with the first folder's framing, threshold policy, training record and
-    split lists, so that ``calibrate`` and ``evaluate`` treat it as a run. Refuses when a later member trained on
+    split lists, so that ``calibrate`` and ``evaluate`` treat it as a run; ``views``: each member's test-time views
+    (``models/views.py``; default: the input as it is). Refuses when a later member trained on
     the first one's validation or test images: the combined model's figures on them would not be held out.
     An existing ``out`` is replaced only with ``overwrite`` and only if this toolkit made it."""
     if len(folders) < 2 or len(offsets) != len(folders) - 1:
         raise ConfigError("combine: give two or more model folders and one offset per folder after the first")
+    views = views or [[ORIGINAL]] * len(folders)
+    if len(views) != len(folders):
+        raise ConfigError(f"combine: give test-time views for each of the {len(folders)} models, not {len(views)}")
     loaded = [load_model(bundled_model_dir(str(f)) if str(f) in BUNDLED else Path(f)) for f in folders]
     metas = [meta for _, meta in loaded]
     held_out = _paths(metas[0], "valid", "test")
@@ -172,8 +193,9 @@ def combine_saved_models(folders: list[str | Path], offsets: list[float], out: s
             raise ConfigError(f"combine: {meta.path} trained on {len(seen)} of {metas[0].path}'s validation/test "
                               f"images (e.g. {sorted(seen)[0]}): the combined model could not be evaluated fairly")
     specs = [MemberSpec(name=meta.model.name, args=meta.model.args, temperature=meta.temperature or 1.0,
-                        threshold=meta.threshold, offset=offset, label=meta.run_name or Path(str(meta.path)).name)
-             for meta, offset in zip(metas, [0.0, *offsets], strict=True)]
+                        threshold=meta.threshold, offset=offset, label=meta.run_name or Path(str(meta.path)).name,
+                        views=member_views)
+             for meta, offset, member_views in zip(metas, [0.0, *offsets], views, strict=True)]
     combined = MaxOfModels([model for model, _ in loaded], specs)
     out = Path(out)
     if not is_empty(out):
