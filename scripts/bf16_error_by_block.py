@@ -2,13 +2,14 @@
 in fp32, then with bf16 (PyTorch CPU autocast) everywhere but one range of the encoder kept in fp32, and the
 change in P(fake) against fp32 for each. Tells which layers an engine should keep in fp32 (docs/cpu-engines.md).
 
-    python scripts/bf16_error_by_block.py [--data ../shared/data/140k]
+    python scripts/bf16_error_by_block.py [--data ../shared/data/140k] [--openvino | --members]
 
 PyTorch's bf16 autocast is a stand-in for OpenVINO's bf16 inference precision: both round matrix products'
 inputs to bf16; the figures say where the error starts, not what a given engine gives. ``--openvino`` then measures
 the engine itself on the whole default model's ONNX export: OpenVINO bf16, and the same graph split in two compiled
 models, the input end (patch embedding and the first blocks) at fp32 and the rest at bf16, with the labels each
-changes against OpenVINO fp32 at the model's threshold and uncertain band.
+changes against OpenVINO fp32 at the model's threshold and uncertain band; and each member compiled alone in
+bf16 while the other stays fp32 (which member moves the labels).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "../shared/data/140k"))
     parser.add_argument("--openvino", action="store_true", help="also measure OpenVINO bf16 and split graphs "
                         "(on the default model's ONNX export, which any predict --backend onnx makes)")
+    parser.add_argument("--members", action="store_true", help="only the table of each member in bf16 alone")
     args = parser.parse_args()
     torch.set_num_threads(2)
     model, meta = load_model(bundled_model_dir())
@@ -53,6 +55,9 @@ def main() -> None:
     paths = [s.path for s in discover(args.data).splits["test"]]
     images = torch.stack([(to_tensor(Image.open(p).convert("RGB").resize(pre.input_size[::-1], Image.BICUBIC))
                            - mean) / std for p in paths])
+    if args.members:
+        openvino_member_table(images * std + mean, model, meta)
+        return
 
     @torch.no_grad()
     def p_fake(fp32: set[int] | None) -> np.ndarray:  # None: all in fp32
@@ -78,6 +83,7 @@ def main() -> None:
     if args.openvino:
         # the ONNX graph normalises its input itself
         openvino_split_table(images * std + mean, meta)
+        openvino_member_table(images * std + mean, model, meta)
 
 
 def openvino_split_table(images: torch.Tensor, meta: ModelMeta) -> None:
@@ -125,6 +131,39 @@ def openvino_split_table(images: torch.Tensor, meta: ModelMeta) -> None:
         changed = sum(rule.label(float(a)) != rule.label(float(b)) for a, b in zip(got, reference, strict=True))
         print(f"| {label} | {np.median(change):.1e} | {np.quantile(change, 0.99):.3f} | {change.max():.3f} | "
               f"{changed} of {len(got)} |")
+
+
+def openvino_member_table(images: torch.Tensor, model: torch.nn.Module, meta: ModelMeta) -> None:
+    """Each member of the default model compiled on its own, in fp32 and bf16: the labels each member's bf16 moves
+    when the other stays fp32 (is one member the source of the changes?)."""
+    import openvino as ov
+
+    core = ov.Core()
+    band = meta.uncertain
+    rule = VerdictRule.checked(meta.threshold, band and (band.low, band.high))
+    raw = {}
+    for index, normalise in enumerate(model.normalise):
+        member = torch.nn.Sequential(normalise, model.members[index]).eval()
+        with torch.no_grad():
+            converted = ov.convert_model(member, example_input=images[:2])
+        for precision in ("f32", "bf16"):
+            compiled = core.compile_model(converted, "CPU", {"INFERENCE_PRECISION_HINT": precision})
+            raw[index, precision] = torch.from_numpy(np.concatenate(
+                [np.asarray(compiled(b.numpy())[0]).reshape(-1) for b in images.split(16)]))
+
+    def p_fake(precisions: tuple[str, ...]) -> np.ndarray:
+        logits = model.on_common_scale(torch.stack([raw[i, p] for i, p in enumerate(precisions)], dim=1))
+        return sigmoid_scores(logits.amax(dim=1).numpy(), meta.temperature or 1.0)
+
+    reference = p_fake(("f32",) * len(model.members))
+    print(f"\nOpenVINO, each member compiled alone; against both in fp32, {rule.describe()}")
+    print("| in bf16 | median \\|ΔP\\| | max | labels changed |\n|---|---:|---:|---:|")
+    for index, label in enumerate([*(f"member {i + 1} alone" for i in range(len(model.members))), "every member"]):
+        precisions = tuple("bf16" if index in (i, len(model.members)) else "f32" for i in range(len(model.members)))
+        got = p_fake(precisions)
+        change = np.abs(got - reference)
+        changed = sum(rule.label(float(a)) != rule.label(float(b)) for a, b in zip(got, reference, strict=True))
+        print(f"| {label} | {np.median(change):.1e} | {change.max():.3f} | {changed} of {len(got)} |")
 
 
 if __name__ == "__main__":

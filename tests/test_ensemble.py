@@ -135,8 +135,8 @@ def test_combine_writes_a_run_that_scores_as_its_members_and_refuses_unfair_memb
     with_views = Detector.load(viewed, device="cpu", backend="torch")
     assert with_views.meta.model.args["members"][1]["views"] == ["original", "flip"]
     mirrored = (parts[1].logits(crops) + parts[1].logits(crops[:, :, ::-1].copy())) / 2
-    assert np.allclose(with_views.logits(crops), np.maximum(parts[0].logits(crops) / 1.3,
-                                                            mirrored / 1.3 - _logit(0.9) - 0.5 + _logit(0.6)), atol=1e-4)
+    second_scaled = mirrored / 1.3 - _logit(0.9) - 0.5 + _logit(0.6)
+    assert np.allclose(with_views.logits(crops), np.maximum(parts[0].logits(crops) / 1.3, second_scaled), atol=1e-4)
     with pytest.raises(ConfigError, match="views for each of the 2 models"):
         combine_saved_models([first, second], [0.5], tmp_path / "one-view", views=[["flip"]])
 
