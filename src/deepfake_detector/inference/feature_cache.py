@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -21,9 +21,8 @@ from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.models.base import BackboneAndHead
 from deepfake_detector.models.ensemble import MaxOfModels
 from deepfake_detector.models.feature_store import FeatureStore
+from deepfake_detector.models.views import Runner
 from deepfake_detector.models.weights.fetch import cache_dir
-
-Runner = Callable[[torch.Tensor], torch.Tensor]  # a batch -> its logits (N,)
 
 # DEEPFAKE_DETECTOR_FEATURE_CACHE=off: always run the encoder (e.g. to time it, or to rule the cache out).
 SWITCH = "DEEPFAKE_DETECTOR_FEATURE_CACHE"

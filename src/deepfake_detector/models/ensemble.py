@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
 from deepfake_detector.models.cam import CamTarget
 from deepfake_detector.models.meta import COMBINED, ModelMeta, TrainingInfo
 from deepfake_detector.models.registry import create_model, register_model
-from deepfake_detector.models.views import ORIGINAL, TestTimeViews, check_view
+from deepfake_detector.models.views import ORIGINAL, Runner, TestTimeViews, check_view
 from deepfake_detector.utils.atomic import write_text
 from deepfake_detector.utils.owned import is_empty, mark, remove_owned
 
@@ -103,8 +102,7 @@ class MaxOfModels(DetectorModel):
         first member's, less its offset)."""
         return raw.float() * self.scale - self.shift
 
-    def raw_logits(self, x: torch.Tensor, runners: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
-                   ) -> torch.Tensor:
+    def raw_logits(self, x: torch.Tensor, runners: list[Runner] | None = None) -> torch.Tensor:
         """(N, members): each member's own logit, averaged over its test-time views; ``runners`` compute a
         member's logits instead of the member itself (e.g. from cached encoder features)."""
         runs = runners or list(self.members)

@@ -19,6 +19,7 @@ from torch.nn import functional
 from deepfake_detector.errors import ConfigError
 
 ORIGINAL = "original"
+Runner = Callable[[torch.Tensor], torch.Tensor]  # a batch -> its logits (N,): a model, or what stands in for one
 _ZOOM = re.compile(r"zoom(0\.\d+)$")
 
 
@@ -58,7 +59,7 @@ class TestTimeViews(nn.Module):
         if not self.views:
             raise ConfigError("test-time views: give at least one view (original for the input as it is)")
 
-    def forward(self, run: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    def forward(self, run: Runner, x: torch.Tensor) -> torch.Tensor:
         if self.views == (ORIGINAL,):
             return run(x)
         logits = run(torch.cat([_apply(v, x) for v in self.views]))
