@@ -36,8 +36,8 @@ demo: weights
 # 2. the same recipe with a second, blended-face head trained on blends of its real photos (TWO_HEAD; ~40 min
 #    more), whose blended head is grafted onto the first without changing its scores
 #    (scripts/graft_blended_head.py);
-# 3. the face-swap detector learnt from real photos alone (configs/blend-detector.yaml, ~35 min on 2 CPU cores);
-# 4. `combine`: the larger of their logits, each at its own threshold, the blend detector's 2.0 lower (the
+# 3. the face-swap detector learnt from real photos alone (configs/blend-detector.yaml, ~60 min on 2 CPU cores);
+# 4. `combine`: the larger of their logits, each at its own threshold, the blend detector's 1.5 lower (the
 #    offset chosen on validation, docs/face-swaps.md), calibrated as one on validation;
 # then places the trained parts (fp16) in the package; the rest of the encoder stays in the weights cache.
 # Then update MODEL_CARD.md.
@@ -50,7 +50,7 @@ default-model: weights
 	$(BIN)/deepfake-detector train --config configs/clip-detector.yaml --out runs/clip-two-head --overwrite $(TWO_HEAD)
 	$(BIN)/python scripts/graft_blended_head.py runs/clip-detector runs/clip-two-head runs/clip-grafted --overwrite
 	$(BIN)/deepfake-detector train --config configs/blend-detector.yaml --out runs/blend-detector --overwrite
-	$(BIN)/deepfake-detector combine runs/clip-grafted runs/blend-detector --offset 2.0 \
+	$(BIN)/deepfake-detector combine runs/clip-grafted runs/blend-detector --offset 1.5 \
 	  --out runs/default-model --overwrite
 	$(BIN)/deepfake-detector calibrate runs/default-model --uncertain 0.99 --temperature
 	$(BIN)/deepfake-detector export runs/default-model --fp16 $(ASSET)
