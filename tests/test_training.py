@@ -80,6 +80,32 @@ def test_resume_continues_an_interrupted_run(tmp_path: Path, tiny_dataset: Path)
               progress=False)
 
 
+def test_a_copied_then_moved_run_resumes_where_it_stopped(tmp_path: Path, tiny_dataset: Path):
+    """A run folder copied elsewhere and resumed, then moved and resumed again, keeps one best.ckpt and one
+    last.ckpt, each resume starting from the epoch the previous one reached; the original folder is untouched."""
+    import shutil
+
+    base = ["model.args.input_size=32", "augment.hflip=false", "augment.rotation=0", "augment.zoom=0",
+            "train.batch_size=8", f"data.path={tiny_dataset}"]
+    cfg = lambda epochs: load_config(REPO / "configs" / "seed-cnn.yaml", [*base, f"train.epochs={epochs}"])  # noqa: E731
+    original = tmp_path / "original"
+    train(cfg(2), original, progress=False)
+    before = {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in (original / "checkpoints").iterdir()}
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    third = train(cfg(3), copy, resume=True, progress=False)
+    moved = tmp_path / "moved"
+    shutil.move(copy, moved)
+    fourth = train(cfg(4), moved, resume=True, progress=False)
+
+    assert [r["epoch"] for r in fourth.history] == [1, 2, 3, 4]
+    assert fourth.history[:3] == third.history  # epoch 3 came back from the copy's checkpoint, not trained again
+    assert sorted(p.name for p in (moved / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    assert _epochs_done(moved / "checkpoints" / "last.ckpt") == 4
+    assert (moved / "model.safetensors").is_file()
+    assert {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in (original / "checkpoints").iterdir()} == before
+
+
 def test_bad_training_files_are_skipped_and_listed(tmp_path: Path, tiny_dataset: Path):
     (tiny_dataset / "fake" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     (tiny_dataset / "real" / "empty.png").write_bytes(b"")

@@ -139,8 +139,11 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
                       first_epoch=_epochs_done(ckpt) if ckpt else 0)
     module = fit.module
     history = HistoryCallback(out, fit.n_train)
+    # Fixed names, overwritten in place: a run folder that was copied or moved before --resume restores the old
+    # folder's paths, and Lightning would otherwise write best-v1.ckpt / last-v1.ckpt beside them, so the next
+    # --resume would start again from the stale last.ckpt.
     checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
-                                 mode="min", save_last=True)
+                                 mode="min", save_last=True, enable_version_counter=False)
     callbacks: list[L.Callback] = [history, checkpoint, *fit.callbacks]
     if cfg.train.early_stopping_patience:
         callbacks.append(EarlyStopping("val_loss", patience=cfg.train.early_stopping_patience))
@@ -154,8 +157,9 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     if not trainer.is_global_zero:  # rank 0 saves, calibrates and reports; the other ranks are done
         return TrainResult(out, history.rows, None, [])
 
-    if cfg.train.keep == "best" and checkpoint.best_model_path:
-        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
+    best = out / "checkpoints" / "best.ckpt"  # not checkpoint.best_model_path: after a move it names the old folder
+    if cfg.train.keep == "best" and best.is_file():
+        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
 
     samples = {"train": splits.train, "val": splits.valid}
