@@ -82,7 +82,8 @@ def test_resume_continues_an_interrupted_run(tmp_path: Path, tiny_dataset: Path)
 
 def test_a_copied_then_moved_run_resumes_where_it_stopped(tmp_path: Path, tiny_dataset: Path):
     """A run folder copied elsewhere and resumed, then moved and resumed again, keeps one best.ckpt and one
-    last.ckpt, each resume starting from the epoch the previous one reached; the original folder is untouched."""
+    last.ckpt, each resume starting from the epoch the previous one reached, and the best epoch of the whole run;
+    the original folder is untouched."""
     import shutil
 
     base = ["model.args.input_size=32", "augment.hflip=false", "augment.rotation=0", "augment.zoom=0",
@@ -102,8 +103,31 @@ def test_a_copied_then_moved_run_resumes_where_it_stopped(tmp_path: Path, tiny_d
     assert fourth.history[:3] == third.history  # epoch 3 came back from the copy's checkpoint, not trained again
     assert sorted(p.name for p in (moved / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
     assert _epochs_done(moved / "checkpoints" / "last.ckpt") == 4
+    # the best epoch of the whole run is kept, not the best since the last move
+    losses = [r["val_loss"] for r in fourth.history]
+    assert _epochs_done(moved / "checkpoints" / "best.ckpt") == 1 + losses.index(min(losses))
     assert (moved / "model.safetensors").is_file()
     assert {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in (original / "checkpoints").iterdir()} == before
+
+
+def test_a_moved_run_keeps_its_best_score_and_names_its_own_files(tmp_path: Path):
+    """Lightning restores the best score only in the folder it was saved in; the run's callback restores it after
+    a move too (so a worse epoch cannot replace the best), with every stored path in the new folder."""
+    import torch
+
+    from deepfake_detector.training.train import RunCheckpoint
+
+    old, new = tmp_path / "old" / "checkpoints", tmp_path / "new" / "checkpoints"
+    callback = RunCheckpoint(dirpath=new, filename="best", monitor="val_loss", mode="min", save_last=True)
+    callback.load_state_dict({
+        "dirpath": str(old), "monitor": "val_loss", "best_model_score": torch.tensor(0.4),
+        "best_model_path": str(old / "best.ckpt"), "best_k_models": {str(old / "best.ckpt"): torch.tensor(0.4)},
+        "kth_best_model_path": str(old / "best.ckpt"), "kth_value": torch.tensor(0.4),
+        "last_model_path": str(old / "last.ckpt")})
+    assert float(callback.best_model_score) == pytest.approx(0.4)
+    assert callback.best_model_path == callback.kth_best_model_path == str(new / "best.ckpt")
+    assert list(callback.best_k_models) == [str(new / "best.ckpt")]
+    assert callback.last_model_path == str(new / "last.ckpt")
 
 
 def test_bad_training_files_are_skipped_and_listed(tmp_path: Path, tiny_dataset: Path):

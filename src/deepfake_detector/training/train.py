@@ -92,6 +92,25 @@ def _with_held_out_blends(splits: Splits, blend: BlendConfig, seed: int) -> Spli
                                           for name, part in reals_only.items()})
 
 
+class RunCheckpoint(ModelCheckpoint):
+    """Lightning's checkpoint callback with fixed file names (``best.ckpt``, ``last.ckpt``, overwritten in place)
+    that also resumes in a run folder copied or moved since: Lightning restores the best score only for the same
+    folder, so the first epoch after a move would pass for the best and replace it, and with its version counter it
+    writes ``best-v1.ckpt`` / ``last-v1.ckpt`` beside the copied files, so the next ``--resume`` would start again
+    from the stale ``last.ckpt``. The stored paths are mapped to this folder (the files moved with it)."""
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        here = Path(self.dirpath)
+
+        def moved(path: str) -> str:
+            return str(here / Path(path).name) if path else path
+
+        super().load_state_dict({**state_dict, "dirpath": self.dirpath})
+        self.best_k_models = {moved(p): v for p, v in self.best_k_models.items()}
+        self.best_model_path, self.kth_best_model_path = moved(self.best_model_path), moved(self.kth_best_model_path)
+        self.last_model_path = moved(self.last_model_path)
+
+
 def _epochs_done(ckpt: Path) -> int:
     """How many epochs the run behind a Lightning end-of-epoch checkpoint trained (its ``epoch`` is 0-based)."""
     return int(torch.load(ckpt, map_location="cpu", weights_only=False, mmap=True)["epoch"]) + 1
@@ -139,11 +158,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
                       first_epoch=_epochs_done(ckpt) if ckpt else 0)
     module = fit.module
     history = HistoryCallback(out, fit.n_train)
-    # Fixed names, overwritten in place: a run folder that was copied or moved before --resume restores the old
-    # folder's paths, and Lightning would otherwise write best-v1.ckpt / last-v1.ckpt beside them, so the next
-    # --resume would start again from the stale last.ckpt.
-    checkpoint = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
-                                 mode="min", save_last=True, enable_version_counter=False)
+    checkpoint = RunCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
+                               mode="min", save_last=True, enable_version_counter=False)
     callbacks: list[L.Callback] = [history, checkpoint, *fit.callbacks]
     if cfg.train.early_stopping_patience:
         callbacks.append(EarlyStopping("val_loss", patience=cfg.train.early_stopping_patience))
@@ -157,9 +173,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
     if not trainer.is_global_zero:  # rank 0 saves, calibrates and reports; the other ranks are done
         return TrainResult(out, history.rows, None, [])
 
-    best = out / "checkpoints" / "best.ckpt"  # not checkpoint.best_model_path: after a move it names the old folder
-    if cfg.train.keep == "best" and best.is_file():
-        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    if cfg.train.keep == "best" and checkpoint.best_model_path:
+        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
 
     samples = {"train": splits.train, "val": splits.valid}
