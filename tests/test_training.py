@@ -88,7 +88,10 @@ def test_a_copied_then_moved_run_resumes_where_it_stopped(tmp_path: Path, tiny_d
 
     base = ["model.args.input_size=32", "augment.hflip=false", "augment.rotation=0", "augment.zoom=0",
             "train.batch_size=8", f"data.path={tiny_dataset}"]
-    cfg = lambda epochs: load_config(REPO / "configs" / "seed-cnn.yaml", [*base, f"train.epochs={epochs}"])  # noqa: E731
+
+    def cfg(epochs: int):
+        return load_config(REPO / "configs" / "seed-cnn.yaml", [*base, f"train.epochs={epochs}"])
+
     original = tmp_path / "original"
     train(cfg(2), original, progress=False)
     before = {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in (original / "checkpoints").iterdir()}
@@ -118,7 +121,7 @@ def test_a_moved_run_keeps_its_best_score_and_names_its_own_files(tmp_path: Path
     from deepfake_detector.training.train import RunCheckpoint
 
     old, new = tmp_path / "old" / "checkpoints", tmp_path / "new" / "checkpoints"
-    callback = RunCheckpoint(dirpath=new, filename="best", monitor="val_loss", mode="min", save_last=True)
+    callback = RunCheckpoint(new)
     callback.load_state_dict({
         "dirpath": str(old), "monitor": "val_loss", "best_model_score": torch.tensor(0.4),
         "best_model_path": str(old / "best.ckpt"), "best_k_models": {str(old / "best.ckpt"): torch.tensor(0.4)},

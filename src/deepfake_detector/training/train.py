@@ -99,6 +99,10 @@ class RunCheckpoint(ModelCheckpoint):
     writes ``best-v1.ckpt`` / ``last-v1.ckpt`` beside the copied files, so the next ``--resume`` would start again
     from the stale ``last.ckpt``. The stored paths are mapped to this folder (the files moved with it)."""
 
+    def __init__(self, folder: Path) -> None:
+        super().__init__(dirpath=folder, filename="best", monitor="val_loss", mode="min", save_last=True,
+                         enable_version_counter=False)
+
     def load_state_dict(self, state_dict: dict) -> None:
         here = Path(self.dirpath)
 
@@ -158,8 +162,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
                       first_epoch=_epochs_done(ckpt) if ckpt else 0)
     module = fit.module
     history = HistoryCallback(out, fit.n_train)
-    checkpoint = RunCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_loss",
-                               mode="min", save_last=True, enable_version_counter=False)
+    checkpoint = RunCheckpoint(out / "checkpoints")
     callbacks: list[L.Callback] = [history, checkpoint, *fit.callbacks]
     if cfg.train.early_stopping_patience:
         callbacks.append(EarlyStopping("val_loss", patience=cfg.train.early_stopping_patience))
