@@ -34,6 +34,9 @@ Landmarks = np.ndarray  # (5, 2) float: eyes, nose, mouth corners
 ALIGNED_LANDMARKS = np.array([[0.37, 0.47], [0.63, 0.47], [0.50, 0.60], [0.40, 0.72], [0.60, 0.72]])
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)  # SBI's mask strengths: mostly a full paste, sometimes a mix
 _RECIPE_VERSION = "1"  # bump when the blending code changes what a view looks like (cached features)
+# Poisson-cloned swaps have their own, so recipes without them keep their names: 2 clones the whole face (1 kept
+# only the 3-pixel rim that OpenCV's seamlessClone leaves in the mask it is given)
+_SEAMLESS_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -172,8 +175,9 @@ def swap_faces(target: np.ndarray, target_landmarks: Landmarks, donor: np.ndarra
     if len(xs) == 0:
         return Blend(target.copy(), np.zeros_like(mask))
     centre = ((int(xs.min()) + int(xs.max()) + 1) // 2, (int(ys.min()) + int(ys.max()) + 1) // 2)
-    cloned = cv2.seamlessClone(aligned, target, binary, centre, cv2.NORMAL_CLONE)
     inside = binary > 0  # OpenCV may touch a pixel or two beyond the mask: keep the target's there
+    # seamlessClone overwrites the mask it is given (a 3-pixel rim is all that stays): hand it a copy
+    cloned = cv2.seamlessClone(aligned, target, binary.copy(), centre, cv2.NORMAL_CLONE)
     return Blend(np.where(inside[..., None], cloned, target), inside.astype(np.float32))
 
 
@@ -195,7 +199,7 @@ def blend_view_name(cfg: BlendConfig, view: int, seed: int) -> str:
     # before they existed)
     unset = {name for name, p in (("p_part", cfg.p_part), ("p_seamless", cfg.p_seamless)) if p == 0}
     exclude = {"processed", "fresh"} | unset
-    recipe_json = cfg.model_dump_json(exclude=exclude) + _RECIPE_VERSION
+    recipe_json = cfg.model_dump_json(exclude=exclude) + _RECIPE_VERSION + (_SEAMLESS_VERSION if cfg.p_seamless else "")
     recipe = hashlib.sha256(recipe_json.encode()).hexdigest()[:10]
     return f"blend-{recipe}-s{seed}-v{view}"
 
