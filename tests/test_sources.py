@@ -112,6 +112,11 @@ def test_train_on_a_mix_then_evaluate_its_own_test_split_per_source(tmp_path: Pa
     assert per_source["sd"]["n"] == 140 and per_source["sd"]["n_real"] == 0
     assert per_source["140k"]["n"] == 323 and result.metrics["n"] == 463
     assert "Per source" in (out / "eval-test" / "report.html").read_text()
+    # the run's lists read as a manifest (how a model folder without them, e.g. the bundled one, is evaluated on
+    # a run's split) keep their sources: the same per-source table
+    again = evaluate(out, out / "splits.csv", split="test", out_dir=tmp_path / "by-manifest", progress=False)
+    assert {name: row["n"] for name, row in again.metrics["per_source"].items()} == {"140k": 323, "sd": 140}
+    assert again.metrics["per_source"]["140k"]["roc_auc"] == per_source["140k"]["roc_auc"]
 
 
 def test_balanced_sampling_follows_groups_and_source_weights() -> None:

@@ -5,8 +5,9 @@ Supported layouts (labels: fake = 1, real = 0):
 * a folder holding ``real/`` and ``fake/``;
 * a root holding ``train/``, ``valid/`` (or ``val``/``validation``) and ``test/``, each with ``real/`` and
   ``fake/``; nested roots such as Kaggle's ``real_vs_fake/real-vs-fake/`` are found automatically;
-* a CSV manifest with a header ``path,label`` (and optionally ``split``); labels ``0/1`` or
-  ``real/fake``; relative paths are resolved against the CSV's folder.
+* a CSV manifest with a header ``path,label`` (and optionally ``split`` and ``source``, as a run's
+  ``splits.csv`` has: results are then reported per source); labels ``0/1`` or ``real/fake``; relative
+  paths are resolved against the CSV's folder.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def _from_manifest(csv_path: Path, one_class: bool = False) -> DiscoveredDataset
             split = next((name for name, al in SPLIT_ALIASES.items() if split in al), split)
             file = Path(row["path"].strip())
             file = file if file.is_absolute() else csv_path.parent / file
-            splits.setdefault(split, []).append(Sample(file, _parse_label(row["label"], where)))
+            source = (row.get("source") or "").strip()
+            splits.setdefault(split, []).append(Sample(file, _parse_label(row["label"], where), source))
     if not splits:
         raise DatasetError(f"{csv_path}: manifest lists no images")
     for split, samples in splits.items():
