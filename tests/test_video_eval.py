@@ -51,6 +51,7 @@ def test_evaluate_reports_both_levels_with_intervals(videos: Path, tmp_path: Pat
     assert frames["bootstrap"]["resampled"] == "clusters"
     assert m["fpr"] == pytest.approx(1 - m["specificity"]) and m["ci95"]["fpr"] is not None
     assert m["sampling"]["frames"] == FRAMES and m["threshold_from"] == "video validation"  # the bundled one
+    assert m["inference_engine"].startswith("torch-")  # fp32 PyTorch as for photos, whatever the CPU computes
     out = result.out_dir
     with (out / "predictions.csv").open() as fh:
         rows = list(csv.DictReader(fh))

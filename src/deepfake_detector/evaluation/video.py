@@ -36,7 +36,7 @@ from deepfake_detector.evaluation.report import rows_table, write_report
 from deepfake_detector.evaluation.summary import headline_row, summarize
 from deepfake_detector.evaluation.thresholds import choose_threshold, parse_policy
 from deepfake_detector.evaluation.uncertainty import BandUnreachableError, UncertainBand, choose_band, stored_band
-from deepfake_detector.inference.loading import load_predictor
+from deepfake_detector.inference.detector import Detector
 from deepfake_detector.inference.prediction import Prediction
 from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.inference.verdict import VerdictRule
@@ -175,9 +175,9 @@ def video_metrics(predictor: Predictor, scored: ScoredVideos, options: VideoOpti
     policy = selection.get("policy") if has_own else \
         f"photo threshold, {predictor.meta.threshold_policy or 'fixed'}"
     frame_y, frame_p, frame_video = scored.frames()
-    extra = {"model": predictor.meta.path, "model_id": predictor.model_id, **(info or {}),
-             "n_skipped": len(scored.bad), "sampling": _sampling(options, faces), "threshold_from": source,
-             "threshold_policy": policy}
+    extra = {"model": predictor.meta.path, "model_id": predictor.model_id, "inference_engine": predictor.engine,
+             **(info or {}), "n_skipped": len(scored.bad), "sampling": _sampling(options, faces),
+             "threshold_from": source, "threshold_policy": policy}
     metrics = _level_summary(scored.labels, scored.p_fake, threshold, seed, {"level": "video", **extra}, band=band)
     metrics["frame_level"] = _level_summary(frame_y, frame_p, threshold, seed,
                                             {"level": "frame", "n_videos": len(scored.samples)}, frame_video, band)
@@ -243,7 +243,8 @@ def evaluate_videos(model: str | Path | Predictor | None, data: str | Path, out_
     own): first choose the video threshold on ``data``, which must then be *validation* videos, and store it
     in ``model.json``; the outputs are that validation set's figures, marked as such, not a test result.
     """
-    predictor = model if isinstance(model, Predictor) else load_predictor(model)
+    # PyTorch fp32, as photos are evaluated: figures that do not depend on a CPU's bf16/int8 hardware
+    predictor = model if isinstance(model, Predictor) else Detector.load(model)
     options = options or VideoOptions()
     name = predictor.meta.name
     final = Path(out_dir) if out_dir is not None else Path(predictor.meta.path or ".") / "eval-videos"
