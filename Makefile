@@ -43,7 +43,8 @@ demo: weights
 #    offset chosen on validation, docs/face-swaps.md);
 # then places the trained parts (fp16) in the package (the rest of the encoder stays in the weights cache) and
 # calibrates that copy as one model on validation, so the stored operating point is chosen on the weights shipped.
-# Then update MODEL_CARD.md.
+# Then update MODEL_CARD.md and the photos a test checks the point by (evaluate the package on its validation
+# split, then scripts/default_model_reference.py PREDICTIONS.csv).
 ASSET = src/deepfake_detector/assets/default-model
 TWO_HEAD = model.args.head=max2 model.args.blended_offset=1 model.args.generated_scale=0.4 \
   augment.blend.views=1 augment.blend.p_swap=0.8 augment.blend.p_part=0.4 augment.blend.processed=true \

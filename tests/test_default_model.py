@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from deepfake_detector import Detector
 from deepfake_detector.cli import main
 from deepfake_detector.errors import ModelLoadError
 from deepfake_detector.models import artifacts, bundled
-from tests.conftest import CROSS, DATA_140K, write_image
+from tests.conftest import CROSS, DATA_140K, REPO, SHARED, write_image
 
 
 def test_no_default_model_is_one_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -74,6 +76,25 @@ def test_bundled_default_model_tells_real_from_fake(tmp_path: Path) -> None:
     scores = {label: [rows[f.name]["p_fake"] for f in fs] for label, fs in files.items()}
     y = [0] * 12 + [1] * 12
     assert roc_auc_score(y, scores["real"] + scores["fake"]) > 0.8
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def test_bundled_default_scores_its_deciding_photos_as_when_its_point_was_chosen() -> None:
+    """The validation photos that set the stored threshold (the most suspicious reals, the fakes nearest it) score
+    as they did on the install that chose it (`scripts/default_model_reference.py`). Once, a fresh install scored
+    one such real photo higher and the stored point silently stopped holding; now that fails here. The tolerance
+    is far above fp32 differences between CPUs and far below that drift (a logit change over 1)."""
+    with (REPO / "tests" / "fixtures" / "default-model-reference.csv").open() as fh:
+        reference = list(csv.DictReader(fh))
+    detector = Detector.default()
+    predictions = detector.predict([SHARED / "data" / r["path"] for r in reference], faces="auto")
+    moved = {r["path"]: (float(r["p_fake"]), round(pred.p_fake, 6))
+             for r, pred in zip(reference, predictions, strict=True)
+             if abs(_logit(pred.p_fake) - _logit(float(r["p_fake"]))) > 0.5}
+    assert not moved, f"scores moved on this install (reference, now): {moved}; see constraints.txt"
 
 
 def test_bundled_default_report_shows_what_each_region_scored(tmp_path: Path) -> None:
