@@ -17,7 +17,7 @@ import csv
 import os
 from pathlib import Path
 
-from deepfake_detector.inference.detector import Detector
+from deepfake_detector.models.bundled import bundled_model_dir, read_meta
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DEEPFAKE_DETECTOR_SHARED", REPO.parent / "shared")) / "data"
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-class", type=int, default=5, help="photos of each class (default 5)")
     parser.add_argument("--out", type=Path, default=REFERENCE)
     args = parser.parse_args(argv)
-    threshold = Detector.load(None).threshold
+    threshold = read_meta(bundled_model_dir()).threshold
     rows = list(csv.DictReader(args.predictions.open()))
     reals = sorted((r for r in rows if r["label"] == "real"), key=lambda r: -float(r["p_fake"]))
     fakes = sorted((r for r in rows if r["label"] == "fake"), key=lambda r: abs(float(r["p_fake"]) - threshold))

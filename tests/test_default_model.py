@@ -86,7 +86,8 @@ def test_bundled_default_scores_its_deciding_photos_as_when_its_point_was_chosen
     """The validation photos that set the stored threshold (the most suspicious reals, the fakes nearest it) score
     as they did on the install that chose it (`scripts/default_model_reference.py`). Once, a fresh install scored
     one such real photo higher and the stored point silently stopped holding; now that fails here. The tolerance
-    is far above fp32 differences between CPUs and far below that drift (a logit change over 1)."""
+    (0.5 in logit) is far above fp32 arithmetic differences (engine to engine max |dP| ~1e-5, docs/cpu-engines.md)
+    and below that drift (a logit change over 1)."""
     with (REPO / "tests" / "fixtures" / "default-model-reference.csv").open() as fh:
         reference = list(csv.DictReader(fh))
     detector = Detector.default()
