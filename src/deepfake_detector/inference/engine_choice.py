@@ -6,7 +6,8 @@ Runtime for models it speeds up), so such machines get neither slower nor less a
 runs OpenVINO at the precision the flags allow; ``openvino-fp32``, ``openvino-bf16`` and ``openvino-int8`` force
 one. A reduced-precision engine that fails the self-test (:mod:`deepfake_detector.inference.self_test`) or cannot
 be built gives way to the next one, OpenVINO fp32 (when OpenVINO was asked for) then ONNX Runtime fp32, the
-reference itself, with one line saying why.
+reference itself, with one line saying why. One that passes scores everything, and the crops it scores near a
+verdict boundary are scored again in fp32 (:mod:`deepfake_detector.inference.recheck`), so its labels are fp32's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +28,9 @@ from deepfake_detector.models.meta import ModelMeta
 # openvino-<precision> forces a precision; "openvino" takes it from the CPU flags, as "auto" does.
 BACKENDS = ("auto", "torch", "onnx", "openvino", *(f"openvino-{p}" for p in PRECISIONS))
 DEFAULT = "default"  # plan backend: what "auto" chose before OpenVINO (PyTorch, or ONNX Runtime by model)
+
+if TYPE_CHECKING:
+    from deepfake_detector.inference.self_test import SelfTest
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +99,24 @@ def open_engine(onnx_path: str | Path, meta: ModelMeta, plan: EnginePlan, thread
             rejected.append(f"openvino-{precision} unavailable ({first_line(exc)})")
             continue
         if result.passed:
-            return _loaded(engine, rejected)
+            return _loaded(_with_recheck(engine, onnx_path, rule, temperature, result, threads), rejected)
         rejected.append(result.describe())
     return _loaded(OnnxBackend(onnx_path, threads=threads), rejected)
+
+
+def _with_recheck(engine: Engine, onnx_path: Path, rule: VerdictRule, temperature: float, result: SelfTest,
+                  threads: int | None) -> Engine:
+    """A reduced-precision engine (its name says which precision OpenVINO really compiled) whose crops near a
+    verdict boundary are scored again in fp32 (:mod:`deepfake_detector.inference.recheck`); fp32, or a margin of
+    0, as it is."""
+    from deepfake_detector.inference.onnx_backend import OnnxBackend
+    from deepfake_detector.inference.recheck import RecheckedEngine, boundary_logits, recheck_margin
+
+    margin = recheck_margin(result.max_dlogit)
+    if engine.name.endswith("-fp32") or margin == 0:
+        return engine
+    return RecheckedEngine(engine, lambda: OnnxBackend(onnx_path, threads=threads),
+                           boundary_logits(rule, temperature), margin)
 
 
 def _test_batch(onnx_path: Path, probes: np.ndarray, precision: str, meta: ModelMeta) -> tuple[np.ndarray, np.ndarray]:

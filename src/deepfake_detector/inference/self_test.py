@@ -87,6 +87,7 @@ class SelfTest:
     labels_changed: int
     n: int
     tolerance: float = TOLERANCE
+    max_dlogit: float = 0.0  # max |Δlogit| over the probes (NaN if the engine gave NaN)
 
     @property
     def passed(self) -> bool:
@@ -103,9 +104,11 @@ class SelfTest:
 def self_test(engine: Engine, batch: np.ndarray, reference: np.ndarray, temperature: float,
               rule: VerdictRule) -> SelfTest:
     """Score the probe ``batch`` with ``engine`` and compare with the fp32 ``reference`` logits."""
-    got = sigmoid_scores(engine.run(batch), temperature)
-    want = sigmoid_scores(reference, temperature)
+    logits = engine.run(batch)
+    got, want = sigmoid_scores(logits, temperature), sigmoid_scores(reference, temperature)
     diff = np.abs(got.astype(np.float64) - want)
     max_dp = float("nan") if np.isnan(diff).any() else float(diff.max())
+    dlogit = np.abs(logits.astype(np.float64) - reference)
+    max_dlogit = float("nan") if np.isnan(dlogit).any() else float(dlogit.max())
     changed = sum(rule.label(float(a)) != rule.label(float(b)) for a, b in zip(got, want, strict=True))
-    return SelfTest(engine.name, max_dp, changed, len(batch))
+    return SelfTest(engine.name, max_dp, changed, len(batch), max_dlogit=max_dlogit)

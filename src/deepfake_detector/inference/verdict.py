@@ -49,6 +49,10 @@ class VerdictRule:
             return FAKE
         return REAL if p_fake < self.band.low else UNCERTAIN
 
+    def boundaries(self) -> tuple[float, ...]:
+        """The P(fake) values at which the label changes: the band's edges, or the threshold without a band."""
+        return (self.threshold,) if self.band is None else (self.band.low, self.band.high)
+
     def to_dict(self) -> dict[str, Any]:
         """``{"threshold", "uncertain": {"low", "high"} or None}``: the rule as outputs (JSON, Parquet) record it."""
         return {"threshold": self.threshold, "uncertain": None if self.band is None else self.band.to_dict()}
