@@ -42,7 +42,9 @@ demo: weights
 # 4. `combine`: the larger of their logits, each at its own threshold, the blend detector's 1.5 lower (the
 #    offset chosen on validation, docs/face-swaps.md);
 # then places the trained parts (fp16) in the package (the rest of the encoder stays in the weights cache) and
-# calibrates that copy as one model on validation, so the stored operating point is chosen on the weights shipped.
+# calibrates that copy as one model on validation, so the stored operating point is chosen on the weights shipped,
+# framing photos as faces+image-mean (a face filling most of the photo averaged with it; chosen on validation,
+# inference/regions.py).
 # Then update MODEL_CARD.md and the photos a test checks the point by (evaluate the package on its validation
 # split, then scripts/default_model_reference.py PREDICTIONS.csv).
 ASSET = src/deepfake_detector/assets/default-model
@@ -57,7 +59,8 @@ default-model: weights
 	$(BIN)/deepfake-detector combine runs/clip-grafted runs/blend-detector --offset 1.5 \
 	  --out runs/default-model --overwrite
 	$(BIN)/deepfake-detector export runs/default-model --fp16 $(ASSET)
-	$(BIN)/deepfake-detector calibrate $(ASSET) --splits runs/default-model/splits.csv --uncertain 0.99 --temperature
+	$(BIN)/deepfake-detector calibrate $(ASSET) --splits runs/default-model/splits.csv --uncertain 0.99 --temperature \
+	  --framing faces+image-mean
 	cp configs/clip-detector.yaml $(ASSET)/train-config.yaml
 	cp configs/blend-detector.yaml $(ASSET)/blend-detector-config.yaml
 	cp runs/clip-two-head/config.yaml $(ASSET)/blended-head-config.yaml

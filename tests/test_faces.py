@@ -108,6 +108,22 @@ def test_a_model_framed_faces_plus_image_takes_the_max_of_faces_and_photo(tiny_m
         detector.meta.updated({"framing": "whole"})
 
 
+def test_a_model_framed_faces_plus_image_mean_averages_a_face_that_fills_the_photo(tiny_model: Path) -> None:
+    """A portrait with a margin beside it: its face's crop covers most of the photo (72%), so face and photo are
+    averaged (logits); three portraits side by side: each face covers a third, so the most suspicious region
+    counts."""
+    from deepfake_detector.inference.regions import mean_logit
+
+    detector = Detector.load(tiny_model, device="cpu")
+    detector.meta = detector.meta.updated({"framing": "faces+image-mean"})
+    a, b = (load_input(p)[1] for p in REAL_1024[:2])
+    portrait = detector.predict([np.pad(a, ((0, 0), (0, 400), (0, 0)), mode="edge")])[0]
+    assert len(portrait.faces) == 1 and portrait.image_p_fake is not None
+    assert portrait.p_fake == pytest.approx(mean_logit(portrait.faces[0]["p_fake"], portrait.image_p_fake))
+    row = detector.predict([np.concatenate([a, b, a], axis=1)])[0]
+    assert len(row.faces) == 3 and row.p_fake == pytest.approx(max(row.image_p_fake, *(f["p_fake"] for f in row.faces)))
+
+
 def test_small_face_is_warned() -> None:
     where = locate(np.zeros((600, 800, 3), dtype=np.uint8), "auto", FixedFaces((100, 100, 20, 24)),
                    Preprocess((128, 128)))

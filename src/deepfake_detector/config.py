@@ -37,11 +37,14 @@ def parse_policy(policy: str | float) -> str:
     return f"{prefix}{value:g}{suffix}"
 
 
-# How a model looks at a photo when predict searches its faces (model.json "framing"): its faces only, or its
-# faces and the whole photo (image score: the largest). Video frames are always scored by their faces.
-FACES_ONLY, FACES_AND_IMAGE = "faces", "faces+image"
-Framing = Literal["faces", "faces+image"]
-FRAMINGS = (FACES_ONLY, FACES_AND_IMAGE)
+# How a model looks at a photo when predict searches its faces (model.json "framing"): its faces only; its
+# faces and the whole photo (image score: the largest); or its faces and the whole photo where a face that fills
+# most of the photo is averaged with it (two looks at nearly the same pixels; inference/regions.py). Video frames
+# are always scored by their faces.
+FACES_ONLY, FACES_AND_IMAGE, FACES_AND_IMAGE_MEAN = "faces", "faces+image", "faces+image-mean"
+Framing = Literal["faces", "faces+image", "faces+image-mean"]
+FRAMINGS = (FACES_ONLY, FACES_AND_IMAGE, FACES_AND_IMAGE_MEAN)
+WITH_IMAGE = (FACES_AND_IMAGE, FACES_AND_IMAGE_MEAN)  # the framings that score the whole photo too
 
 
 class _Strict(BaseModel):
@@ -199,7 +202,8 @@ class TrainConfig(_Strict):
     # the narrowest band outside which verdicts are right this often (e.g. 0.98); null: no band.
     uncertain: float | None = Field(None, gt=0.5, le=1)
     # How predict looks at a photo whose faces it finds (stored in model.json; calibration scores that way):
-    # "faces" (each face's crop) or "faces+image" (and the whole photo too; image score: the largest).
+    # "faces" (each face's crop), "faces+image" (and the whole photo too; image score: the largest) or
+    # "faces+image-mean" (as faces+image, but a face filling most of the photo is averaged with it).
     framing: Framing = FACES_ONLY
     # Transfer learning, for models with a pretrained backbone (see training/finetune.py): "full" trains
     # everything (backbone LR = lr * backbone_lr_scale); "frozen" caches the backbone's features once

@@ -74,8 +74,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="score the validation photos as predict does with --faces (default: as the model was "
                         "calibrated before, else auto)")
     p.add_argument("--framing", choices=FRAMINGS,
-                   help="how predict looks at a photo with faces: 'faces' (their crops) or 'faces+image' (and the "
-                        "whole photo; its score is the largest); stored in model.json (default: as the model is)")
+                   help="how predict looks at a photo with faces: 'faces' (their crops), 'faces+image' (and the "
+                        "whole photo; its score is the largest) or 'faces+image-mean' (a face filling at least half "
+                        "the photo averaged with it); stored in model.json (default: as the model is)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)

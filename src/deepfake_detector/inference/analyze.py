@@ -1,5 +1,7 @@
 """The prediction pipeline: decode -> where to look (faces or the whole image) -> crops at the model input,
-batched across images -> model -> per-image score (max over its regions) -> :class:`Prediction`.
+batched across images -> model -> per-image score (the most suspicious of its regions, a face filling the photo
+averaged with it under framing faces+image-mean: :mod:`deepfake_detector.inference.regions`) ->
+:class:`Prediction`.
 
 Images travel as RGB uint8 NumPy arrays ``(H, W, 3)``, so the pipeline needs no torch: the predictor's
 :meth:`~deepfake_detector.inference.scorer.Scorer.logits` is the only model-specific step.
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
-from deepfake_detector.config import FACES_AND_IMAGE
+from deepfake_detector.config import WITH_IMAGE
 from deepfake_detector.data.arrays import to_uint8_hwc
 from deepfake_detector.data.pillow_decode import decode_rgb_array, read_bytes
 from deepfake_detector.data.preprocess import size_warning
@@ -24,6 +26,7 @@ from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.crop import crop_regions
 from deepfake_detector.faces.locate import Located, check_mode, locate
 from deepfake_detector.inference.prediction import Prediction
+from deepfake_detector.inference.regions import photo_p_fake
 from deepfake_detector.provenance.combine import decide
 
 if TYPE_CHECKING:
@@ -53,9 +56,9 @@ def _face_rows(predictor: Scorer, located: Located, scores: list[float], faces: 
 
 def to_prediction(predictor: Scorer, path: str | None, image: np.ndarray, located: Located,
                   scores: list[float], faces: str) -> Prediction:
-    """Image score = max over its regions (its faces, and the whole image if scored with them); warnings of the
-    framing and of a tiny image."""
-    p = max(scores)
+    """Image score from its regions' (its faces, and the whole image if scored with them: the model's framing);
+    warnings of the framing and of a tiny image."""
+    p = photo_p_fake(scores, located, *image.shape[:2], predictor.meta.framing)
     small = size_warning(*image.shape[:2], predictor.preprocess.input_size)
     warning = "; ".join(w for w in (small, located.warning) if w) or None
     return Prediction(path, p, predictor.label_for(p), None, _face_rows(predictor, located, scores, faces),
@@ -93,7 +96,7 @@ def locate_in(predictor: Scorer, image: np.ndarray, faces: str, photo: bool = Tr
     frame, whose evidence is its face tracks) is also scored whole when the model's ``framing`` says so."""
     face_detector = predictor.face_detector if check_mode(faces) == "auto" else None
     return locate(image, faces, face_detector, predictor.preprocess,
-                  with_image=photo and predictor.meta.framing == FACES_AND_IMAGE)
+                  with_image=photo and predictor.meta.framing in WITH_IMAGE)
 
 
 def analyze_image(predictor: Scorer, image: np.ndarray, faces: str = "auto",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from deepfake_detector.config import FACES_AND_IMAGE
+from deepfake_detector.config import WITH_IMAGE
 from deepfake_detector.data.pillow_decode import decode_rgb_array, read_bytes
 from deepfake_detector.errors import DeepfakeDetectorError
 from deepfake_detector.inference.prediction import Prediction, verdict_counts
@@ -157,7 +157,7 @@ def write_html_report(path: str | Path, predictions: list[Prediction], detector:
     header = ["image", *(["heatmap"] if explain else []), "file", "P(fake)", "label", "scored", "provenance", "note"]
     rows = [_row(p, rule, (heatmaps or {}).get(i), explain) for i, p in enumerate(predictions)]
     boxes = "red scored fake, amber uncertain, green real" if UNCERTAIN in counts else "red scored fake, green real"
-    photo = " and the whole photo (this model's framing)" if detector.meta.framing == FACES_AND_IMAGE else ""
+    photo = " and the whole photo (this model's framing)" if detector.meta.framing in WITH_IMAGE else ""
     body = (_STYLE + f"<div class='cards'>{cards}</div>"
             + f"<p>Boxes: detected faces ({boxes}); image score = the largest of the scores of its faces{photo}, "
             + "each listed under <i>scored</i>. Videos: "

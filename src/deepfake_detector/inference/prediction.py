@@ -37,7 +37,8 @@ class Prediction:
     reason: str | None = None
     provenance: dict | None = None  # what the file says about its origin (provenance/read.py); None: not read
     # the whole photo's own P(fake), when the model scores it along with its faces (model.json "framing":
-    # "faces+image"); p_fake is the largest of it and the faces'. None: not scored separately
+    # "faces+image" or "faces+image-mean"); p_fake is made of it and the faces' (inference/regions.py). None: not
+    # scored separately
     image_p_fake: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
