@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from deepfake_detector.errors import ConfigError
+from deepfake_detector.faces.crop import crop_regions
 from deepfake_detector.inference import Detector, save_model
 from deepfake_detector.inference.engine import Engine
 from deepfake_detector.inference.engine_choice import EnginePlan, open_engine
@@ -18,7 +19,7 @@ from deepfake_detector.inference.onnx_backend import OnnxBackend
 from deepfake_detector.inference.onnx_export import load_onnx_backend
 from deepfake_detector.inference.openvino_backend import OpenVinoBackend
 from deepfake_detector.inference.recheck import ENV, MIN_MARGIN, RecheckedEngine, boundary_logits, recheck_margin
-from deepfake_detector.inference.scorer import sigmoid_scores
+from deepfake_detector.inference.scorer import Scorer, sigmoid_scores
 from deepfake_detector.inference.self_test import probe_batch, probe_images
 from deepfake_detector.inference.verdict import Band, VerdictRule
 from deepfake_detector.models import create_model
@@ -151,3 +152,67 @@ def test_open_engine_keeps_fp32_labels_for_an_engine_that_errs(exported, monkeyp
     monkeypatch.setenv(ENV, "0")  # no recheck asked for: the engine as the self-test passed it, named as it is
     raw = open_engine(onnx_path, meta, EnginePlan("openvino", "bf16", "test")).engine
     assert raw.name == "openvino-bf16" and labels(raw.run(batch)) == labels(fp32 + np.float32(0.3))
+
+
+class Brightness(Engine):
+    """A stand-in model: the logit is the batch row's mean pixel (normalised) times 10, plus ``shift``."""
+
+    def __init__(self, name: str, shift: float = 0.0) -> None:
+        self.name, self.shift = name, shift
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return (10 * batch.mean(axis=(1, 2, 3)) + self.shift).astype(np.float32)
+
+
+class EngineScorer(Scorer):
+    """The pipeline's view of a model: crops through ``runtime`` (or its fp32 reference, ``exact``)."""
+
+    def __init__(self, meta: dict, runtime: Engine) -> None:
+        super().__init__(meta)
+        self._runtime = runtime
+
+    @property
+    def runtime(self) -> Engine:
+        return self._runtime
+
+    def logits(self, crops: np.ndarray, exact: bool = False) -> np.ndarray:
+        batch = crops.astype(np.float32).transpose(0, 3, 1, 2) / 255
+        return (self._runtime.exact() if exact else self._runtime).run(batch)
+
+
+def test_a_photo_averaged_near_a_boundary_is_scored_in_fp32_though_no_region_was() -> None:
+    """framing faces+image-mean: a face crop and the photo each far from the threshold, their mean near it. An
+    engine 0.3 logit off moves the mean across; the pipeline scores that photo again in fp32, so its verdict is
+    fp32's."""
+    from deepfake_detector.faces.crop import Region
+    from deepfake_detector.faces.detect import Face
+    from deepfake_detector.faces.locate import Located
+    from deepfake_detector.inference.analyze import score_located, to_prediction
+    from deepfake_detector.inference.regions import mean_logit
+
+    image = np.full((100, 200, 3), 20, dtype=np.uint8)
+    image[:, :120] = 200  # the face's side is bright: face crop and photo score differently
+    where = Located([Region(0, 0, 120, 100)], [Face((20, 20, 80, 60), 0.99)], image=Region(0, 0, 200, 100))
+    meta = {"model": {"name": "stand-in", "args": {}}, "framing": "faces+image-mean", "temperature": 1.0,
+            "preprocess": {"input_size": [32, 32], "mean": [0, 0, 0], "std": [1, 1, 1]}, "threshold": 0.5}
+    fp32 = EngineScorer(meta, Brightness("onnxruntime-fp32"))
+    face, photo = fp32.logits(crop_regions(image, where.scored, fp32.preprocess))
+    cut = (face + photo) / 2 + 0.1  # fp32's mean lies 0.1 below it
+    assert min(abs(face - cut), abs(photo - cut)) > 0.5  # every region far from it: none re-scored on its own
+    meta["threshold"] = 1 / (1 + math.exp(-cut))
+
+    def scorer(margin: float) -> EngineScorer:
+        fast = RecheckedEngine(Brightness("openvino-bf16", shift=0.3), lambda: Brightness("onnxruntime-fp32"),
+                               (cut,), margin)
+        return EngineScorer(meta, fast)
+
+    def label(predictor: EngineScorer) -> str:
+        [scores] = score_located(predictor, [image], [where])
+        return to_prediction(predictor, None, image, where, scores, "auto").label
+
+    assert label(EngineScorer(meta, Brightness("onnxruntime-fp32"))) == "real"
+    assert label(scorer(margin=0.1)) == "fake"  # the photo's mean not within the margin: bf16's verdict
+    rechecked = scorer(margin=0.5)
+    assert label(rechecked) == "real" and rechecked.runtime.rechecked == 0  # the photo, not a region, was re-scored
+    p = to_prediction(fp32, None, image, where, score_located(fp32, [image], [where])[0], "auto").p_fake
+    assert p == pytest.approx(mean_logit(1 / (1 + math.exp(-face)), 1 / (1 + math.exp(-photo))), rel=1e-5)

@@ -79,7 +79,8 @@ def with_provenance(prediction: Prediction, provenance: Provenance | None) -> Pr
 
 def score_located(predictor: Scorer, images: list[np.ndarray], located: list[Located],
                   batch_size: int = 32) -> list[list[float]]:
-    """P(fake) of every region of every image, the crops of all images batched together."""
+    """P(fake) of every region of every image, the crops of all images batched together (a photo scored near a
+    verdict boundary by a reduced-precision engine: in fp32)."""
     preprocess = predictor.preprocess
     crops = [crop_regions(image, where.scored, preprocess) for image, where in zip(images, located, strict=True)]
     if not crops:
@@ -88,7 +89,17 @@ def score_located(predictor: Scorer, images: list[np.ndarray], located: list[Loc
     scores = np.concatenate([predictor.p_fake(flat[start:start + batch_size])
                              for start in range(0, len(flat), batch_size)]).tolist()
     bounds = np.cumsum([0, *map(len, crops)])
-    return [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [_settled(predictor, image, where, regions, scores[a:b])
+            for image, where, regions, a, b in zip(images, located, crops, bounds[:-1], bounds[1:], strict=True)]
+
+
+def _settled(predictor: Scorer, image: np.ndarray, located: Located, crops: np.ndarray,
+             scores: list[float]) -> list[float]:
+    """The regions' scores, in fp32 when a reduced-precision engine put the photo's own score near a verdict
+    boundary: a photo's score is made of several regions' (the largest, or a mean), each within the engine's error
+    of fp32, so its verdict is fp32's once the photos near a boundary are scored in fp32 (inference/recheck.py)."""
+    p = photo_p_fake(scores, located, *image.shape[:2], predictor.meta.framing)
+    return predictor.exact_p_fake(crops).tolist() if predictor.near_boundary(p) else scores
 
 
 def locate_in(predictor: Scorer, image: np.ndarray, faces: str, photo: bool = True) -> Located:

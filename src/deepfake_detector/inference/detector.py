@@ -131,9 +131,14 @@ class Detector(Predictor):
             logits = self.model(batch.to(self.device, memory_format=torch.channels_last))
         return torch.from_numpy(sigmoid_scores(logits.float().cpu().numpy(), self.temperature))
 
+    @property
+    def runtime(self) -> Engine | None:
+        return self.runner
+
     @torch.inference_mode()
-    def logits(self, crops: np.ndarray) -> np.ndarray:
+    def logits(self, crops: np.ndarray, exact: bool = False) -> np.ndarray:
         batch = self.transform(torch.from_numpy(crops).permute(0, 3, 1, 2))
         if self.runner is not None:
-            return self.runner(batch).float().numpy()
+            return (self.runner.exact() if exact else self.runner)(batch).float().numpy()
         return self.model(batch.to(self.device, memory_format=torch.channels_last)).float().cpu().numpy()
+

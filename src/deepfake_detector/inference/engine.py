@@ -23,6 +23,15 @@ class Engine:
         """Logits (N,) for a normalised float32 batch as a NumPy array (no torch needed)."""
         raise NotImplementedError
 
+    def exact(self) -> Engine:
+        """The engine whose logits are fp32's: this one, unless it computes in reduced precision."""
+        return self
+
+    def near_boundary(self, logits: np.ndarray) -> np.ndarray:
+        """Which ``logits`` lie so near a verdict boundary that :meth:`exact` must score them again: none, unless
+        this engine computes in reduced precision (inference/recheck.py)."""
+        return np.zeros(len(logits), dtype=bool)
+
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         """Logits (N,) for a normalised float batch (N, 3, H, W), as the Detector's runner."""
         import torch

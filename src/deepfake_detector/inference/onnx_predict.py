@@ -57,7 +57,11 @@ class OnnxPredictor(Predictor):
         predictor.engine_note = loaded.note or plan.reason
         return predictor
 
-    def logits(self, crops: np.ndarray) -> np.ndarray:
+    @property
+    def runtime(self) -> Engine:
+        return self.backend
+
+    def logits(self, crops: np.ndarray, exact: bool = False) -> np.ndarray:
         # (x / 255 - mean) / std, in one pass over the uint8 pixels
         batch = (crops.astype(np.float32) - self._mean) * self._inv_std
-        return self.backend.run(batch.transpose(0, 3, 1, 2))
+        return (self.backend.exact() if exact else self.backend).run(batch.transpose(0, 3, 1, 2))

@@ -5,7 +5,10 @@ rarely by more than 0.5; docs/cpu-engines.md). A crop far from every boundary of
 whatever that error; one near a boundary can change it. So the fast engine scores everything, and the crops whose
 logit lies within ``margin`` of a boundary are scored again by the fp32 reference (ONNX Runtime on the same export,
 opened the first time it is needed). Every label then equals fp32's wherever the fast engine errs by less than the
-margin, at the cost of re-scoring the few crops near a boundary.
+margin, at the cost of re-scoring the few crops near a boundary. A photo's own score is made of its regions' (the
+largest, or a face averaged with the photo: inference/regions.py), each within the engine's error of fp32, so it
+is within that error too; the pipeline (``analyze.score_located``) scores a photo again in fp32 when its own score
+lands within the margin (:meth:`RecheckedEngine.near_boundary`), and its verdict is fp32's as well.
 
 The boundaries are those of the rule the model had when the engine was opened (model.json's threshold and band).
 ``DEEPFAKE_DETECTOR_RECHECK_MARGIN`` sets the margin (logit units); 0 turns the recheck off, for a scan that wants
@@ -67,11 +70,19 @@ class RecheckedEngine(Engine):
     def reference(self) -> Engine:
         return self._open_reference()
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        logits = np.array(self.fast.run(batch), dtype=np.float32)
+    def exact(self) -> Engine:
+        return self.reference
+
+    def near_boundary(self, logits: np.ndarray) -> np.ndarray:
+        logits = np.asarray(logits, dtype=np.float32)
         near = ~np.isfinite(logits)
         if self.boundaries.size:
             near |= (np.abs(logits[:, None] - self.boundaries[None, :]) < self.margin).any(axis=1)
+        return near
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        logits = np.array(self.fast.run(batch), dtype=np.float32)
+        near = self.near_boundary(logits)
         if near.any():
             logits[near] = self.reference.run(np.ascontiguousarray(batch[near]))
         self.scored += len(logits)

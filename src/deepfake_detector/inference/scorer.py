@@ -7,6 +7,7 @@ entry points that run that pipeline are :class:`~deepfake_detector.inference.pre
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +24,7 @@ from deepfake_detector.utils.hashing import file_sha256
 
 if TYPE_CHECKING:
     from deepfake_detector.faces.detect import FaceDetector
+    from deepfake_detector.inference.engine import Engine
 
 # What predict() takes: files, in-memory images (PIL, HxWx3 uint8 arrays, 3xHxW uint8 tensors).
 ImageInput = Any
@@ -65,13 +67,32 @@ class Scorer:
         """The runtime and precision that score: ``torch-cpu-fp32``, ``onnxruntime-fp32``, ``openvino-bf16``..."""
         raise NotImplementedError
 
-    def logits(self, crops: np.ndarray) -> np.ndarray:
-        """Logits ``(N,)`` for uint8 RGB crops ``(N, H, W, 3)`` already at the model's input size."""
+    def logits(self, crops: np.ndarray, exact: bool = False) -> np.ndarray:
+        """Logits ``(N,)`` for uint8 RGB crops ``(N, H, W, 3)`` already at the model's input size; ``exact``: as
+        fp32 computes them (the fp32 reference of an engine that computes in reduced precision)."""
         raise NotImplementedError
 
     def p_fake(self, crops: np.ndarray) -> np.ndarray:
         """P(fake) = sigmoid(logit / temperature) for uint8 crops ``(N, H, W, 3)`` at the input size."""
         return sigmoid_scores(self.logits(crops), self.temperature)
+
+    @property
+    def runtime(self) -> Engine | None:
+        """The inference engine that computes the logits; None: the PyTorch model itself (fp32)."""
+        return None
+
+    def exact_p_fake(self, crops: np.ndarray) -> np.ndarray:
+        """P(fake) as fp32 computes it: :meth:`p_fake`, unless the engine computes in reduced precision."""
+        return sigmoid_scores(self.logits(crops, exact=True), self.temperature)
+
+    def near_boundary(self, p_fake: float) -> bool:
+        """Whether a score this engine gave lies so near a verdict boundary that fp32 must decide it
+        (:mod:`deepfake_detector.inference.recheck`); False for an fp32 engine."""
+        if self.runtime is None:
+            return False
+        p = min(max(p_fake, 1e-7), 1 - 1e-7)  # P(fake) 0 or 1 in float32 is far from every boundary, not infinite
+        logit = self.temperature * math.log(p / (1 - p))
+        return bool(self.runtime.near_boundary(np.array([logit], dtype=np.float32))[0])
 
     @property
     def verdict(self) -> VerdictRule:
