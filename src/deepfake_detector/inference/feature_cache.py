@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.inference.engine import Engine
 from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.models.base import BackboneAndHead
 from deepfake_detector.models.ensemble import MaxOfModels
@@ -28,7 +29,14 @@ from deepfake_detector.models.weights.fetch import cache_dir
 SWITCH = "DEEPFAKE_DETECTOR_FEATURE_CACHE"
 
 
-class CachedFeatures:
+class _TorchEngine(Engine):
+    """An engine that computes in PyTorch fp32 on torch batches (``__call__``); ``run`` is the NumPy face."""
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+
+
+class CachedFeatures(_TorchEngine):
     """Logits (N,) for a normalised float batch: encoder features from the cache where present, computed (and
     stored) where not, then the model's head."""
 
@@ -55,7 +63,7 @@ class CachedFeatures:
         return self.model.head(features).squeeze(1).float().cpu()
 
 
-class CachedMembers:
+class CachedMembers(_TorchEngine):
     """Logits (N,) of a combined model (``models/ensemble.py``) whose members' encoders are read from the cache
     where they can be (the others run as they are)."""
 
