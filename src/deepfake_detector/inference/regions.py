@@ -3,9 +3,10 @@
 Each region is its own evidence, so the most suspicious counts (a swapped face among real ones, a generated
 background around a real face). But a face whose crop fills most of the photo is not other evidence: the crop and
 the photo are two looks at nearly the same pixels, and taking the larger of two noisy looks at one thing raises
-the scores of real photos (on the default model's validation photos, framing ``faces+image`` flagged the FFHQ
-reals that set its threshold by either look). The framing ``faces+image-mean`` averages such a face with the photo
-(the mean of their logits, as test-time augmentation does), and the larger of that and the other faces counts.
+the scores of real photos. The framing ``faces+image-mean`` averages such a face with the photo (the mean of their
+logits, as test-time augmentation does), and the larger of that and the other faces counts: with the default model
+at the same policy (2% of the most-flagged real validation source), 0.932 of the validation fakes caught against
+0.894 (its model card).
 """
 
 from __future__ import annotations
