@@ -151,7 +151,7 @@ def test_open_engine_keeps_fp32_labels_for_an_engine_that_errs(exported, monkeyp
 
     monkeypatch.setenv(ENV, "0")  # no recheck asked for: the engine as the self-test passed it, named as it is
     raw = open_engine(onnx_path, meta, EnginePlan("openvino", "bf16", "test")).engine
-    assert raw.name == "openvino-bf16" and labels(raw.run(batch)) == labels(fp32 + np.float32(0.3))
+    assert raw.name == "openvino-bf16" and not isinstance(raw, RecheckedEngine)
 
 
 class Brightness(Engine):
