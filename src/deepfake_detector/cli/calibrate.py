@@ -34,12 +34,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         detector, point = recalibrate(args.model, policy=args.threshold, uncertain=args.uncertain,
                                       temperature_scaling=args.temperature, splits=args.splits, faces=args.faces,
-                                      framing=args.framing, batch_size=args.batch_size, progress=not args.quiet)
+                                      framing=args.framing, second_look=args.second_look,
+                                      batch_size=args.batch_size, progress=not args.quiet)
     except ValueError as exc:  # e.g. a validation split holding one class only
         raise DeepfakeDetectorError(f"{args.model}: {exc}") from None
     choice = point.choice
     print(f"chosen on {point.n} validation images; written to {detector.meta_file}")
     print(f"framing: {detector.meta.framing or FACES_ONLY}")
+    look = detector.meta.second_look
+    print("second look: " + ("none" if look is None else f"mirrored, within {look.within} logit of a boundary "
+                                                         "(chosen with every validation photo looked at twice)"))
     print(f"temperature: {'none' if point.temperature is None else f'{point.temperature:.4f}'}")
     rates = "" if choice.val_tpr is None else f": validation TPR {choice.val_tpr:.4f}, FPR {choice.val_fpr:.4f}"
     print(f"threshold: {point.threshold:.6f} ({choice.policy}){rates}")
@@ -77,6 +81,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how predict looks at a photo with faces: 'faces' (their crops), 'faces+image' (and the "
                         "whole photo; its score is the largest) or 'faces+image-mean' (a face filling at least half "
                         "the photo averaged with it); stored in model.json (default: as the model is)")
+    p.add_argument("--second-look", action=argparse.BooleanOptionalAction, default=None,
+                   help="look at a photo scored near a verdict boundary again, mirrored, and average the two looks "
+                        "(stored in model.json; the point is chosen with every validation photo looked at twice; "
+                        "default: as the model is)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)

@@ -30,7 +30,7 @@ from deepfake_detector.evaluation.uncertainty import (
     stored_band,
 )
 from deepfake_detector.inference.detector import Detector, FallbackWarning
-from deepfake_detector.models.meta import ModelMeta
+from deepfake_detector.models.meta import SECOND_LOOK_WITHIN, ModelMeta
 
 
 @dataclass(frozen=True)
@@ -84,14 +84,15 @@ def calibrate_detector(detector: Detector, valid: list[Sample], policy: str | fl
                        temperature_scaling: bool = False, uncertain: float | None = None,
                        require_band: bool = False, faces: str = "auto", batch_size: int = 64,
                        progress: bool = True) -> OperatingPoint:
-    """Score ``valid`` as ``predict`` does with ``faces`` (temperature reset to 1), pick the operating point and
-    apply it to ``detector``."""
+    """Score ``valid`` as ``predict`` does with ``faces`` (temperature reset to 1; every photo with the model's
+    second look, if it has one), pick the operating point and apply it to ``detector``."""
     policy = parse_policy(policy)
     if not temperature_scaling and uncertain is None and policy[0].isdigit():  # no validation scores needed
         point = OperatingPoint(choose_threshold([], [], policy), None, 0)
     else:
         detector.temperature = 1.0
-        scored = score_samples(detector, valid, faces=faces, batch_size=batch_size, progress=progress)
+        with detector.looking_twice_everywhere():  # who gets a second look depends on the point being chosen
+            scored = score_samples(detector, valid, faces=faces, batch_size=batch_size, progress=progress)
         point = operating_point(scored.labels, scored.p_fake, policy, temperature_scaling,
                                 sources=[s.source for s in scored.samples], uncertain=uncertain,
                                 require_band=require_band, faces=faces)
@@ -110,13 +111,15 @@ def stored_band_target(meta: ModelMeta) -> float | None:
 def recalibrate(model: str | Path, *, policy: str | None = None,
                 uncertain: float | Literal["off"] | None = None, temperature_scaling: bool | None = None,
                 splits: str | Path | None = None, faces: str | None = None, framing: Framing | None = None,
-                batch_size: int = 64, progress: bool = True) -> tuple[Detector, OperatingPoint]:
+                second_look: bool | None = None, batch_size: int = 64,
+                progress: bool = True) -> tuple[Detector, OperatingPoint]:
     """Choose a saved model's operating point again on its own validation split and rewrite its model.json
     (atomically; the weights stay as they are).
 
     ``None`` keeps what the model has: its ``threshold_policy``, its band's target, whether it is
     temperature-scaled, how its validation photos were scored (``faces``), how it frames a photo (``framing``,
-    stored with the new operating point); ``uncertain="off"`` removes the band.
+    stored with the new operating point), whether it looks twice at a photo near a boundary (``second_look``:
+    model.json ``second_look``, reaching :data:`SECOND_LOOK_WITHIN` logits); ``uncertain="off"`` removes the band.
     ``splits``: another ``splits.csv`` whose ``valid`` rows to use (default: the run's own); they must be images
     the model was not trained on.
     """
@@ -141,7 +144,9 @@ def recalibrate(model: str | Path, *, policy: str | None = None,
     faces = faces or (meta.threshold_selection and meta.threshold_selection.faces) or "auto"
     before = meta.temperature
     if framing is not None:
-        detector.meta = meta.updated({"framing": framing})
+        detector.meta = detector.meta.updated({"framing": framing})
+    if second_look is not None:
+        detector.meta = detector.meta.updated({"second_look": {"within": SECOND_LOOK_WITHIN} if second_look else None})
     point = calibrate_detector(detector, valid, policy, temperature_scaling=temperature_scaling,
                                uncertain=target, require_band=True, faces=faces, batch_size=batch_size,
                                progress=progress)

@@ -26,7 +26,7 @@ from deepfake_detector.errors import ImageDecodeError
 from deepfake_detector.faces.crop import crop_regions
 from deepfake_detector.faces.locate import Located, check_mode, locate
 from deepfake_detector.inference.prediction import Prediction
-from deepfake_detector.inference.regions import photo_p_fake
+from deepfake_detector.inference.regions import mean_logit, photo_p_fake
 from deepfake_detector.provenance.combine import decide
 
 if TYPE_CHECKING:
@@ -77,29 +77,58 @@ def with_provenance(prediction: Prediction, provenance: Provenance | None) -> Pr
                    provenance=None if provenance is None else provenance.to_dict())
 
 
-def score_located(predictor: Scorer, images: list[np.ndarray], located: list[Located],
-                  batch_size: int = 32) -> list[list[float]]:
-    """P(fake) of every region of every image, the crops of all images batched together (a photo scored near a
-    verdict boundary by a reduced-precision engine: in fp32)."""
-    preprocess = predictor.preprocess
-    crops = [crop_regions(image, where.scored, preprocess) for image, where in zip(images, located, strict=True)]
-    if not crops:
-        return []
+def mirrored(crops: np.ndarray) -> np.ndarray:
+    """uint8 crops ``(N, H, W, 3)`` mirrored left to right: the second look."""
+    return np.ascontiguousarray(crops[:, :, ::-1])
+
+
+def _scored(score: Callable[[np.ndarray], np.ndarray], crops: list[np.ndarray],
+            batch_size: int) -> list[list[float]]:
+    """``score`` of every crop of every photo (one array of crops per photo), all photos' crops batched together."""
     flat = np.concatenate(crops)
-    scores = np.concatenate([predictor.p_fake(flat[start:start + batch_size])
+    scores = np.concatenate([score(flat[start:start + batch_size])
                              for start in range(0, len(flat), batch_size)]).tolist()
     bounds = np.cumsum([0, *map(len, crops)])
-    return [_settled(predictor, image, where, regions, scores[a:b])
-            for image, where, regions, a, b in zip(images, located, crops, bounds[:-1], bounds[1:], strict=True)]
+    return [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _settled(predictor: Scorer, image: np.ndarray, located: Located, crops: np.ndarray,
-             scores: list[float]) -> list[float]:
-    """The regions' scores, in fp32 when a reduced-precision engine put the photo's own score near a verdict
-    boundary: a photo's score is made of several regions' (the largest, or a mean), each within the engine's error
-    of fp32, so its verdict is fp32's once the photos near a boundary are scored in fp32 (inference/recheck.py)."""
-    p = photo_p_fake(scores, located, *image.shape[:2], predictor.meta.framing)
-    return predictor.exact_p_fake(crops).tolist() if predictor.near_boundary(p) else scores
+def _averaged(*looks: list[float]) -> list[float]:
+    """Each region's score over several looks at it: the mean of their logits."""
+    return [mean_logit(*region) for region in zip(*looks, strict=True)]
+
+
+def score_located(predictor: Scorer, images: list[np.ndarray], located: list[Located],
+                  batch_size: int = 32) -> list[list[float]]:
+    """P(fake) of every region of every image, the crops of all images batched together.
+
+    A photo whose score lands near a verdict boundary is looked at again, mirrored, when the model asks for a
+    second look (model.json ``second_look``): each region's score becomes the mean logit of the two looks. One
+    that a reduced-precision engine put near a boundary is then scored again in fp32 (:func:`_in_fp32`)."""
+    crops = [crop_regions(image, where.scored, predictor.preprocess) for image, where in zip(images, located,
+                                                                                           strict=True)]
+    if not crops:
+        return []
+
+    def photo(i: int, scores: list[float]) -> float:
+        return photo_p_fake(scores, located[i], *images[i].shape[:2], predictor.meta.framing)
+
+    scores = _scored(predictor.p_fake, crops, batch_size)
+    twice = [i for i, first in enumerate(scores) if predictor.looks_twice(photo(i, first))]
+    if twice:
+        for i, again in zip(twice, _scored(predictor.p_fake, [mirrored(crops[i]) for i in twice], batch_size),
+                            strict=True):
+            scores[i] = _averaged(scores[i], again)
+    looked_twice = set(twice)
+    return [_in_fp32(predictor, [c, mirrored(c)] if i in looked_twice else [c])
+            if predictor.near_boundary(photo(i, s)) else s for i, (c, s) in enumerate(zip(crops, scores, strict=True))]
+
+
+def _in_fp32(predictor: Scorer, looks: list[np.ndarray]) -> list[float]:
+    """A photo's regions scored in fp32 (over each of its ``looks``), for a photo a reduced-precision engine put
+    near a verdict boundary: a photo's score is made of several regions' (the largest, or a mean), each within
+    the engine's error of fp32, so its verdict is fp32's once the photos near a boundary are scored in fp32
+    (inference/recheck.py)."""
+    return _averaged(*(predictor.exact_p_fake(crops).tolist() for crops in looks))
 
 
 def locate_in(predictor: Scorer, image: np.ndarray, faces: str, photo: bool = True) -> Located:

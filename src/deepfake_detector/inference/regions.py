@@ -28,10 +28,10 @@ def coverage(region: Region, height: int, width: int) -> float:
     return inside_w * inside_h / (height * width)
 
 
-def mean_logit(p: float, q: float) -> float:
-    """sigmoid of the mean of logit(p) and logit(q): two scores of one thing averaged on the logit scale."""
-    logits = np.log(np.clip([p, q], 1e-12, 1 - 1e-12)) - np.log1p(-np.clip([p, q], 1e-12, 1 - 1e-12))
-    return float(1 / (1 + np.exp(-logits.mean())))
+def mean_logit(*scores: float) -> float:
+    """sigmoid of the mean of the scores' logits: several scores of one thing averaged on the logit scale."""
+    p = np.clip(scores, 1e-12, 1 - 1e-12)
+    return float(1 / (1 + np.exp(-(np.log(p) - np.log1p(-p)).mean())))
 
 
 def photo_p_fake(scores: list[float], located: Located, height: int, width: int, framing: str | None) -> float:

@@ -8,7 +8,8 @@ entry points that run that pipeline are :class:`~deepfake_detector.inference.pre
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from deepfake_detector.data.preprocess import Preprocess
 from deepfake_detector.errors import ModelLoadError
+from deepfake_detector.inference.recheck import boundary_logits
 from deepfake_detector.inference.verdict import Band, VerdictRule
 from deepfake_detector.models.bundled import WEIGHTS_FILE
 from deepfake_detector.models.meta import ModelMeta
@@ -43,6 +45,7 @@ class Scorer:
 
     # Why this engine scores (the CPU flags that chose it) or why the one planned gave way (its self-test).
     engine_note: str | None = None
+    _everywhere = False  # looking_twice_everywhere() is on
 
     def __init__(self, meta: ModelMeta | Mapping[str, Any]) -> None:
         self.meta = ModelMeta.parse(meta)
@@ -85,14 +88,39 @@ class Scorer:
         """P(fake) as fp32 computes it: :meth:`p_fake`, unless the engine computes in reduced precision."""
         return sigmoid_scores(self.logits(crops, exact=True), self.temperature)
 
+    def _logit(self, p_fake: float) -> float:
+        """The model's logit (before the temperature) behind a P(fake) it gave."""
+        p = min(max(p_fake, 1e-7), 1 - 1e-7)  # P(fake) 0 or 1 in float32 is far from every boundary, not infinite
+        return self.temperature * math.log(p / (1 - p))
+
     def near_boundary(self, p_fake: float) -> bool:
         """Whether a score this engine gave lies so near a verdict boundary that fp32 must decide it
         (:mod:`deepfake_detector.inference.recheck`); False for an fp32 engine."""
         if self.runtime is None:
             return False
-        p = min(max(p_fake, 1e-7), 1 - 1e-7)  # P(fake) 0 or 1 in float32 is far from every boundary, not infinite
-        logit = self.temperature * math.log(p / (1 - p))
-        return bool(self.runtime.near_boundary(np.array([logit], dtype=np.float32))[0])
+        return bool(self.runtime.near_boundary(np.array([self._logit(p_fake)], dtype=np.float32))[0])
+
+    def looks_twice(self, p_fake: float) -> bool:
+        """Whether a photo scored ``p_fake`` at first look is looked at again, mirrored: model.json's
+        ``second_look``, for photos within its reach of a verdict boundary (every photo while
+        :meth:`looking_twice_everywhere`)."""
+        look = self.meta.second_look
+        if look is None:
+            return False
+        if look.within is None or self._everywhere:
+            return True
+        logit = self._logit(p_fake)
+        return any(abs(logit - b) < look.within for b in boundary_logits(self.verdict, self.temperature))
+
+    @contextmanager
+    def looking_twice_everywhere(self) -> Iterator[None]:
+        """Every photo gets the model's second look meanwhile (calibration: the boundaries that decide who gets
+        one are what it chooses)."""
+        self._everywhere = True
+        try:
+            yield
+        finally:
+            self._everywhere = False
 
     @property
     def verdict(self) -> VerdictRule:

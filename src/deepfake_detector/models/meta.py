@@ -19,6 +19,9 @@ from deepfake_detector.errors import ModelLoadError
 
 FORMAT_VERSION = 1
 COMBINED = "max_of_models"  # registry name of a model made of saved models (models/ensemble.py)
+# A second look's reach: on the default model's validation photos every label with it equals the label of two
+# looks at every photo (docs/evaluation.md), at 7.5% of the photos looked at twice.
+SECOND_LOOK_WITHIN = 1.0
 
 
 class _Open(BaseModel):
@@ -62,6 +65,15 @@ class StoredBand(_Open):
         return self
 
 
+class SecondLook(BaseModel):
+    """A photo whose score lands within ``within`` logits (before the temperature) of a verdict boundary is
+    scored again mirrored, each region's logit the mean of the two looks (``inference/analyze.py``). ``within``
+    None: every photo is looked at twice (how ``calibrate`` scores, the boundaries being what it chooses)."""
+
+    model_config = ConfigDict(extra="forbid")
+    within: float | None = Field(default=SECOND_LOOK_WITHIN, ge=0)
+
+
 class TrainingInfo(_Open):
     """What the model was trained on (``training/train.py``)."""
 
@@ -90,6 +102,7 @@ class ModelMeta(_Open):
     threshold_selection: ThresholdSelection | None = None
     uncertain: StoredBand | None = None
     framing: Framing | None = None  # how predict frames a photo (config.py); None: faces only
+    second_look: SecondLook | None = None  # a mirrored look at photos near a boundary; None: one look
     video_threshold: float | None = None
     video_threshold_selection: dict[str, Any] | None = None
     video_uncertain: StoredBand | None = None
