@@ -19,10 +19,12 @@ from deepfake_detector.inference.onnx_backend import OnnxBackend
 from deepfake_detector.inference.onnx_export import load_onnx_backend
 from deepfake_detector.inference.openvino_backend import OpenVinoBackend
 from deepfake_detector.inference.recheck import ENV, MIN_MARGIN, RecheckedEngine, boundary_logits, recheck_margin
-from deepfake_detector.inference.scorer import Scorer, sigmoid_scores
+from deepfake_detector.inference.scorer import sigmoid_scores
 from deepfake_detector.inference.self_test import probe_batch, probe_images
 from deepfake_detector.inference.verdict import Band, VerdictRule
 from deepfake_detector.models import create_model
+
+from .engine_scorer import EngineScorer
 
 
 class Table(Engine):
@@ -162,22 +164,6 @@ class Brightness(Engine):
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         return (10 * batch.mean(axis=(1, 2, 3)) + self.shift).astype(np.float32)
-
-
-class EngineScorer(Scorer):
-    """The pipeline's view of a model: crops through ``runtime`` (or its fp32 reference, ``exact``)."""
-
-    def __init__(self, meta: dict, runtime: Engine) -> None:
-        super().__init__(meta)
-        self._runtime = runtime
-
-    @property
-    def runtime(self) -> Engine:
-        return self._runtime
-
-    def logits(self, crops: np.ndarray, exact: bool = False) -> np.ndarray:
-        batch = crops.astype(np.float32).transpose(0, 3, 1, 2) / 255
-        return (self._runtime.exact() if exact else self._runtime).run(batch)
 
 
 def test_a_photo_averaged_near_a_boundary_is_scored_in_fp32_though_no_region_was() -> None:

@@ -22,6 +22,7 @@ from deepfake_detector.inference.regions import mean_logit
 from deepfake_detector.inference.scorer import Scorer
 
 from .conftest import DATA_140K
+from .engine_scorer import EngineScorer
 
 
 class LeftMinusRight(Engine):
@@ -36,20 +37,6 @@ class LeftMinusRight(Engine):
         half = batch.shape[3] // 2
         difference = batch[:, :, :, :half].mean(axis=(1, 2, 3)) - batch[:, :, :, half:].mean(axis=(1, 2, 3))
         return (10 * difference + self.offset + self.error).astype(np.float32)
-
-
-class EngineScorer(Scorer):
-    def __init__(self, meta: dict, runtime: Engine) -> None:
-        super().__init__(meta)
-        self._runtime = runtime
-
-    @property
-    def runtime(self) -> Engine:
-        return self._runtime
-
-    def logits(self, crops: np.ndarray, exact: bool = False) -> np.ndarray:
-        batch = crops.astype(np.float32).transpose(0, 3, 1, 2) / 255
-        return (self._runtime.exact() if exact else self._runtime).run(batch)
 
 
 def _photo(left: int, right: int) -> np.ndarray:
