@@ -63,3 +63,62 @@ def test_bad_perturbation_is_a_one_line_error(tmp_path, tiny_dataset, capsys):
     model = _model(tmp_path / "m")
     assert main(["evaluate", str(model), "--data", str(tiny_dataset), "--perturb", "jpeg:0"]) == 2
     assert "JPEG quality" in capsys.readouterr().err
+
+
+def test_robustness_per_source_with_the_band_on_real_photos(tmp_path):
+    """The fast model with an uncertain band, real photos of three sources (140k both classes, UTKFace reals, SD 2.1
+    fakes), --perturb jpeg:30: every source gets a row per perturbation whose reals flagged, fakes caught and
+    uncertain share are those of predict's own scores of the perturbed photos."""
+    import numpy as np
+
+    from deepfake_detector import Detector
+    from deepfake_detector.data.perturb import parse_perturbations
+    from deepfake_detector.evaluation.scoring import as_alter
+    from deepfake_detector.models.bundled import bundled_model_dir
+
+    from .conftest import CROSS, DATA_140K
+
+    model = shutil.copytree(bundled_model_dir("fast"), tmp_path / "fast")
+    meta = json.loads((model / "model.json").read_text())
+    meta["uncertain"] = {"low": 0.2, "high": 0.6}
+    meta["threshold"] = 0.6
+    (model / "model.json").write_text(json.dumps(meta))
+    valid = DATA_140K / "real_vs_fake" / "real-vs-fake" / "valid"
+    rows = ([(p, "real", "140k") for p in sorted((valid / "real").glob("*.jpg"))[:8]]
+            + [(p, "fake", "140k") for p in sorted((valid / "fake").glob("*.jpg"))[:8]]
+            + [(p, "real", "utkface") for p in sorted((CROSS / "utkface" / "real").glob("*.jpg"))[:8]]
+            + [(p, "fake", "sdfd-sd21") for p in sorted((CROSS / "sdfd-sd21" / "fake").glob("*.jpg"))[:8]])
+    manifest = tmp_path / "splits.csv"
+    with manifest.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "label", "source", "split"])
+        writer.writerows([str(p), label, source, "test"] for p, label, source in rows)
+    out = tmp_path / "ev"
+    assert main(["evaluate", str(model), "--data", str(manifest), "--split", "test", "--faces", "off",
+                 "--perturb", "jpeg:30", "--out", str(out), "--quiet"]) == 0
+
+    by_source = list(csv.DictReader((out / "robustness_per_source.csv").open()))
+    assert [(r["perturbation"], r["source"]) for r in by_source] == [
+        (p, s) for p in ("none", "jpeg:30") for s in ("140k", "sdfd-sd21", "utkface")]
+    clean = {r["source"]: r for r in csv.DictReader((out / "per_source.csv").open())}
+    for row in by_source[:3]:  # unperturbed: the per-source table itself
+        assert row["false_positive_rate"] == clean[row["source"]]["false_positive_rate"]
+        assert row["uncertain_share"] == clean[row["source"]]["uncertain_share"]
+
+    [jpeg] = parse_perturbations(["jpeg:30"])
+    detector = Detector.load(model, device="cpu")
+    p = np.array([x.p_fake for x in detector.predict_images([r[0] for r in rows], faces="off", alter=as_alter(jpeg))])
+    for row in by_source[3:]:
+        mine = np.array([r[2] == row["source"] for r in rows])
+        real, fake = mine & np.array([r[1] == "real" for r in rows]), mine & np.array([r[1] == "fake" for r in rows])
+        if real.any():
+            assert float(row["false_positive_rate"]) == pytest.approx(np.mean(p[real] >= 0.6))
+        else:
+            assert row["false_positive_rate"] == ""
+        if fake.any():
+            assert float(row["recall"]) == pytest.approx(np.mean(p[fake] >= 0.6))
+        assert float(row["uncertain_share"]) == pytest.approx(np.mean((p[mine] >= 0.2) & (p[mine] < 0.6)))
+    robust = list(csv.DictReader((out / "robustness.csv").open()))
+    assert float(robust[1]["uncertain_share"]) == pytest.approx(np.mean((p >= 0.2) & (p < 0.6)))
+    report = (out / "report.html").read_text()
+    assert "Robustness per source" in report and "utkface" in report

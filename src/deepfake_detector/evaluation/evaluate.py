@@ -110,10 +110,10 @@ def evaluate_samples(detector: Detector, samples: list[Sample], out_dir: str | P
     plots = _plots(detector, scored, metrics, out, subtitle.split(" · ")[0] or "model")
     rows = []
     if perturbations:
-        rows, _, plot = run_robustness(detector, samples, perturbations, metrics, out, faces=faces,
-                                       batch_size=batch_size, progress=progress, seed=seed)
+        rows, by_source_rows, plot = run_robustness(detector, scored, perturbations, metrics, out, band=band,
+                                                    faces=faces, batch_size=batch_size, progress=progress, seed=seed)
         plots.append(plot)
-        sections.append(robustness_section(rows))
+        sections.append(robustness_section(rows, by_source_rows))
     write_report(out / "report.html", title=title, subtitle=subtitle, metrics=metrics, plots=plots,
                  paper=paper_reference(detector.meta.paper), bad_files=bad, sections=tuple(sections))
     return Evaluation(metrics, out, bad, scored, rows)
