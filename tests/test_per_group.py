@@ -134,3 +134,42 @@ def test_calibrate_a_saved_model_then_evaluate_per_source_and_group(tmp_path: Pa
         assert group["uncertain_share"] != ""
     report = (out / "report.html").read_text()
     assert "Per group" in report and "Uncertain band" in report and "female" in report
+
+
+def test_calibrate_holds_processed_validation_reals_to_the_policy(tmp_path: Path, capsys):
+    """--processed-reals jpeg:30: the fast model's threshold also holds each source's validation reals re-saved at
+    JPEG quality 30 to the policy; each such group's FPR is what predict gives those photos, and the choice is
+    kept by a later calibrate unless removed."""
+    from deepfake_detector import Detector
+    from deepfake_detector.data.perturb import parse_perturbations
+    from deepfake_detector.evaluation.scoring import as_alter
+
+    model = Path(shutil.copytree(bundled_model_dir("fast"), tmp_path / "fast"))
+    valid = (_samples(SPLITS_140K / "valid" / "real", 0, "140k", slice(0, 16))
+             + _samples(SPLITS_140K / "valid" / "fake", 1, "140k", slice(0, 16))
+             + [Sample(p, 0, "utkface") for p in UTKFACE[:16]])
+    write_splits(model / "splits.csv", Splits([], valid, [], True))
+    common = ["calibrate", str(model), "--threshold", "fpr:0.125@worst-source", "--no-temperature", "--uncertain",
+              "none", "--faces", "off", "--quiet"]
+    assert main(common) == 0
+    plain = json.loads((model / "model.json").read_text())["threshold"]
+    assert main([*common, "--processed-reals", "jpeg:30"]) == 0
+    assert "held after processing too: jpeg:30" in capsys.readouterr().out
+    meta = json.loads((model / "model.json").read_text())
+    selection, threshold = meta["threshold_selection"], meta["threshold"]
+    assert selection["processed_reals"] == ["jpeg:30"] and threshold >= plain
+    assert set(selection["val_fpr_by_source"]) == {"140k", "utkface", "140k+jpeg:30", "utkface+jpeg:30"}
+
+    [step] = parse_perturbations(["jpeg:30"])
+    detector = Detector.load(model, device="cpu")
+    for source in ("140k", "utkface"):
+        reals = [s.path for s in valid if s.source == source and s.label == 0]
+        p = np.array([x.p_fake for x in detector.predict_images(reals, faces="off", alter=as_alter(step))])
+        assert selection["val_fpr_by_source"][f"{source}+jpeg:30"] == pytest.approx(np.mean(p >= threshold))
+        assert np.mean(p >= threshold) <= 0.125
+
+    assert main(common) == 0  # calibrated again as the model was: still held after JPEG 30
+    assert json.loads((model / "model.json").read_text())["threshold_selection"]["processed_reals"] == ["jpeg:30"]
+    assert main([*common, "--processed-reals"]) == 0  # no steps: no longer
+    again = json.loads((model / "model.json").read_text())
+    assert "processed_reals" not in again["threshold_selection"] and again["threshold"] == pytest.approx(plain)

@@ -172,3 +172,27 @@ def test_operating_point_keeps_no_band_when_the_target_is_unreachable():
     assert point.band is None and point.to_meta()["uncertain"] is None
     with pytest.raises(BandUnreachableError):
         operating_point(y, p, "0.5", temperature_scaling=False, uncertain=0.98, require_band=True)
+
+
+def test_processed_reals_are_held_to_the_policy_as_sources_of_their_own():
+    """TWO_SOURCES at fpr:0.25@worst-source chooses 0.525 (one utk real of four flagged). The ffhq reals after a
+    step scoring them 0.2-0.75 must then also hold 25%: the threshold rises between 0.65 and the fake at 0.7,
+    leaving one of them flagged; the pooled FPR stored is the photos' as they are, the per-group ones include the
+    processed group."""
+    from deepfake_detector.evaluation.operating_point import ProcessedReals
+
+    y, s, sources = TWO_SOURCES
+    processed = ProcessedReals(np.array([0.6, 0.65, 0.75, 0.2]), ["ffhq+jpeg:50"] * 4, ("jpeg:50",))
+    point = operating_point(np.array(y), np.array(s), "fpr:0.25@worst-source", temperature_scaling=False,
+                            sources=sources, processed=processed)
+    plain = choose_threshold(y, s, "fpr:0.25@worst-source", sources)
+    assert plain.threshold == pytest.approx(0.525) and point.threshold == pytest.approx(0.675)
+    by_source = point.choice.val_fpr_by_source
+    assert by_source == pytest.approx({"ffhq": 0.0, "ffhq+jpeg:50": 0.25, "utk": 0.0})
+    assert point.choice.val_tpr == pytest.approx(0.75)  # .9 .8 .7 of the four fakes
+    assert point.choice.val_fpr == pytest.approx(0.0)  # of the eight reals as they are
+    meta = point.to_meta()["threshold_selection"]
+    assert meta["processed_reals"] == ["jpeg:50"] and meta["val_fpr_by_source"]["ffhq+jpeg:50"] == 0.25
+    with pytest.raises(ValueError, match="fpr:"):
+        operating_point(np.array(y), np.array(s), "youden", temperature_scaling=False, sources=sources,
+                        processed=processed)

@@ -23,18 +23,21 @@ def band_target(text: str) -> float | str:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from deepfake_detector.data.perturb import parse_perturbations
     from deepfake_detector.evaluation import parse_policy
     from deepfake_detector.evaluation.operating_point import recalibrate
 
-    if args.threshold is not None:
-        try:
+    try:  # checked before the model loads
+        if args.threshold is not None:
             parse_policy(args.threshold)
-        except ValueError as exc:
-            raise DeepfakeDetectorError(str(exc)) from None
+        parse_perturbations(args.processed_reals or [])
+    except ValueError as exc:
+        raise DeepfakeDetectorError(str(exc)) from None
     try:
         detector, point = recalibrate(args.model, policy=args.threshold, uncertain=args.uncertain,
                                       temperature_scaling=args.temperature, splits=args.splits, faces=args.faces,
                                       framing=args.framing, second_look=args.second_look,
+                                      processed_reals=args.processed_reals,
                                       batch_size=args.batch_size, progress=not args.quiet)
     except ValueError as exc:  # e.g. a validation split holding one class only
         raise DeepfakeDetectorError(f"{args.model}: {exc}") from None
@@ -47,6 +50,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"temperature: {'none' if point.temperature is None else f'{point.temperature:.4f}'}")
     rates = "" if choice.val_tpr is None else f": validation TPR {choice.val_tpr:.4f}, FPR {choice.val_fpr:.4f}"
     print(f"threshold: {point.threshold:.6f} ({choice.policy}){rates}")
+    if point.processed_reals:
+        print("  held after processing too: " + ", ".join(point.processed_reals))
     if choice.val_fpr_by_source:
         print("  FPR per real source: " + ", ".join(f"{name} {fpr:.4f}"
                                                       for name, fpr in choice.val_fpr_by_source.items()))
@@ -85,6 +90,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="look at a photo scored near a verdict boundary again, mirrored, and average the two looks "
                         "(stored in model.json; the point is chosen with every validation photo looked at twice; "
                         "default: as the model is)")
+    p.add_argument("--processed-reals", nargs="*", metavar="KIND:S",
+                   help="processing steps (evaluate --perturb specs, e.g. jpeg:50 resize:0.5 blur:1) after which "
+                        "the validation reals must also meet an fpr: threshold policy, each source and step as a "
+                        "source of its own; given without steps: none (default: as the model was calibrated)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)

@@ -48,6 +48,7 @@ class ThresholdSelection(_Open):
     val_tpr: float | None = None
     val_fpr: float | None = None
     val_fpr_by_source: dict[str, float] | None = None
+    processed_reals: list[str] | None = None  # processing steps whose validation reals the threshold also held
 
 
 class StoredBand(_Open):
