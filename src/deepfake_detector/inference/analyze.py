@@ -93,7 +93,9 @@ def _scored(score: Callable[[np.ndarray], np.ndarray], crops: list[np.ndarray],
 
 
 def _averaged(*looks: list[float]) -> list[float]:
-    """Each region's score over several looks at it: the mean of their logits."""
+    """Each region's score over several looks at it: the mean of their logits (one look: its scores as they are)."""
+    if len(looks) == 1:
+        return looks[0]
     return [mean_logit(*region) for region in zip(*looks, strict=True)]
 
 
