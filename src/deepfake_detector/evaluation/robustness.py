@@ -29,11 +29,11 @@ def run_robustness(detector: Detector, clean: Scored, perturbations: list[Pertur
                    batch_size: int = 64, progress: bool = True,
                    seed: int = 0) -> tuple[list[dict], list[dict], Path]:
     """Rows of the whole set (clean first, from its ``summary``, then one per perturbation), rows per source
-    (clean and each perturbation; none for a single source), ``robustness.csv``,
-    ``robustness_per_source.csv`` and ``robustness.png``."""
+    (clean ones from the ``summary``'s ``per_source``, then each perturbation's; none for a single source),
+    ``robustness.csv``, ``robustness_per_source.csv`` and ``robustness.png``."""
     out = Path(out_dir)
     rows = [{"perturbation": "none", "kind": "none", "strength": None, **headline_row(summary)}]
-    by_source = [{"perturbation": "none", **r} for r in per_source_rows(clean, detector.threshold, seed, band)]
+    by_source = [{"perturbation": "none", **r} for r in summary.get("per_source", {}).values()]
     samples: list[Sample] = clean.samples
     for p in perturbations:
         scored = score_samples(detector, samples, faces=faces, batch_size=batch_size, progress=progress,

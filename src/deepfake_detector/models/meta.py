@@ -19,8 +19,8 @@ from deepfake_detector.errors import ModelLoadError
 
 FORMAT_VERSION = 1
 COMBINED = "max_of_models"  # registry name of a model made of saved models (models/ensemble.py)
-# A second look's reach: on the default model's validation photos every label with it equals the label of two
-# looks at every photo (docs/evaluation.md), at 7.5% of the photos looked at twice.
+# A second look's reach (logits): on the default model's validation photos every label with it equals the label
+# of two looks at every photo (its model card, "A second look").
 SECOND_LOOK_WITHIN = 1.0
 
 
