@@ -213,6 +213,12 @@ class TrainConfig(_Strict):
     backbone_lr_scale: float = Field(1.0, gt=0, le=1)
     unfreeze_epoch: int = Field(1, ge=1)
     feature_views: int = Field(1, ge=1, le=32)
+    # How a frozen backbone's linear head is fitted: "epochs" (the loop: optimizer, lr, epochs, keep) or
+    # "logistic": L2-regularised logistic regression on standardised features, solved to convergence (L-BFGS),
+    # data.balance as sample weights; head_c is the inverse regularisation strength (smaller: stronger). No
+    # epochs and no validation loss take part, so the validation split only chooses the operating point.
+    head_fit: Literal["epochs", "logistic"] = "epochs"
+    head_c: float = Field(0.01, gt=0)
     accelerator: str = "auto"
     devices: int | str = "auto"
     num_nodes: int = Field(1, ge=1)
@@ -229,6 +235,12 @@ class TrainConfig(_Strict):
         if self.finetune == "staged" and self.unfreeze_epoch >= self.epochs:
             raise ValueError(f"staged fine-tuning unfreezes at epoch {self.unfreeze_epoch}, but training "
                              f"stops after {self.epochs} epochs; lower train.unfreeze_epoch")
+        return self
+
+    @model_validator(mode="after")
+    def _logistic_needs_cached_features(self) -> TrainConfig:
+        if self.head_fit == "logistic" and self.finetune != "frozen":
+            raise ValueError("train.head_fit=logistic solves a head on cached features: it needs train.finetune=frozen")
         return self
 
 

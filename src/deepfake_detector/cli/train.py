@@ -23,8 +23,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = train(cfg, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
     if result.validation is None:  # a non-zero DDP rank: rank 0 reports
         return 0
-    last = result.history[-1] if result.history else {}
-    print(f"trained {cfg.name}: {len(result.history)} epochs, {last.get('train_img_per_s')} img/s (last epoch)")
+    if cfg.train.head_fit == "logistic":
+        print(f"trained {cfg.name}: head solved as a logistic regression (C={cfg.train.head_c})")
+    else:
+        last = result.history[-1] if result.history else {}
+        print(f"trained {cfg.name}: {len(result.history)} epochs, {last.get('train_img_per_s')} img/s (last epoch)")
     print(f"validation: {summary(result.validation.metrics)}")
     if result.bad_files:
         print(f"skipped {len(result.bad_files)} bad file(s): see {out / 'bad_files.csv'}")

@@ -7,6 +7,7 @@
 * ``frozen``: the backbone never changes, so its pooled features are computed ONCE (in eval mode) and
   cached in memory; every epoch then costs only the head (milliseconds on a CPU). Augmentation is kept
   by caching ``feature_views`` passes of the training set: the first unaugmented, the rest augmented.
+  The head trains for epochs, or is solved as a logistic regression (``train.head_fit=logistic``).
 * ``staged``: Lightning's ``BackboneFinetuning``: head only until epoch ``unfreeze_epoch``, then the
   backbone joins at ``lr * backbone_lr_scale`` (its BatchNorm layers stay frozen).
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import BackboneFinetuning
+from sklearn.linear_model import LogisticRegression
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
@@ -54,6 +56,7 @@ class FitPlan:
     n_train: int  # rows per training epoch (images, or cached feature rows)
     callbacks: list[L.Callback] = field(default_factory=list)
     datasets: list[ImageDataset] = field(default_factory=list)
+    solved: bool = False  # the head is already fitted (train.head_fit=logistic): no epochs to run
 
     @property
     def bad_files(self) -> list[BadFile]:
@@ -235,10 +238,14 @@ def prepare_fit(cfg: RunConfig, model: nn.Module, splits: Splits, cache: bool | 
         train_feats = FeatureDataset(train_feats.features[keep], train_feats.labels[keep], train_feats.index[keep])
         sources = [s for s, k in zip(sources, keep.tolist(), strict=True) if k]
         head = head.generated
+    labels = train_feats.labels.tolist()
+    if t.head_fit == "logistic":
+        fit_logistic_head(head, train_feats.features, train_feats.labels, _balance_weights(labels, sources, cfg),
+                          t.head_c)
     return FitPlan(BinaryDetectorModule(HeadOnly(head), t),
-                   _train_loader(train_feats, train_feats.labels.tolist(), sources, cfg, first_epoch),
+                   _train_loader(train_feats, labels, sources, cfg, first_epoch),
                    make_loader(val_feats, bs, shuffle=False, num_workers=0, seed=seed),
-                   len(train_feats), [], datasets)
+                   len(train_feats), [], datasets, solved=t.head_fit == "logistic")
 
 
 def fit_linear_head(head: nn.Module, features: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor,
@@ -269,6 +276,26 @@ class _ProcessedBlend:
         return self.then(self.blend(image, index), self.rows[index])
 
 
+def fit_logistic_head(head: nn.Module, features: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None,
+                      c: float) -> None:
+    """Solve a linear ``head`` as L2-regularised logistic regression (inverse strength ``c``) on standardised
+    features, to convergence: one answer for the data, no learning rate, epochs or early stopping. The
+    standardisation is folded into the head's weights, so the saved model takes the raw features."""
+    linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
+    if len(linears) != 1:
+        raise ConfigError("train.head_fit=logistic fits a linear head: set model.args.head=linear (or max2)")
+    linear = linears[0]
+    x = features.double().numpy()
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    solver = LogisticRegression(C=c, max_iter=1000)
+    solver.fit((x - mean) / scale, labels.numpy().astype(int), sample_weight=None if weights is None
+               else (weights * len(weights) / weights.sum()).numpy())
+    coef = solver.coef_[0] / scale
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(coef).view_as(linear.weight))
+        linear.bias.fill_(float(solver.intercept_[0] - coef @ mean))
+
+
 def _process(image: torch.Tensor, index: int, cfg: ProcessingConfig, seed: int, view: int) -> torch.Tensor:
     return process_image(image, cfg, seed, view, index)
 
@@ -283,18 +310,25 @@ def feature_store(cfg: RunConfig, model: nn.Module) -> FeatureStore | None:
     return FeatureStore(cache_dir() / "features", key) if key else None
 
 
+def _balance_weights(labels: list, sources: list[str], cfg: RunConfig) -> torch.Tensor | None:
+    """Each row's weight under ``data.balance`` (None: every row alike): each class, or each source x class
+    group, weighs the same in all, times the source's own weight."""
+    if cfg.data.balance == "none":
+        return None
+    groups = [(int(y),) if cfg.data.balance == "classes" else (int(y), src)
+              for y, src in zip(labels, sources, strict=True)]
+    counts = collections.Counter(groups)
+    source_weight = {source_name(s): s.weight for s in cfg.data.sources} if cfg.data.balance == "sources" else {}
+    return torch.tensor([source_weight.get(g[-1], 1.0) / counts[g] for g in groups], dtype=torch.double)
+
+
 def _train_loader(dataset: Dataset, labels: list, sources: list[str], cfg: RunConfig, first_epoch: int = 0,
                   clock: EpochClock | None = None) -> DataLoader:
     """Shuffled, or with ``data.balance`` drawn so each class (or each source x class group) weighs the same."""
     t = cfg.train
     workers = 0 if isinstance(dataset, FeatureDataset) else cfg.data.num_workers
-    if cfg.data.balance == "none":
+    weights = _balance_weights(labels, sources, cfg)
+    if weights is None:
         return make_loader(dataset, t.batch_size, shuffle=True, num_workers=workers, seed=t.seed)
-    groups = [(int(y),) if cfg.data.balance == "classes" else (int(y), src)
-              for y, src in zip(labels, sources, strict=True)]
-    counts = collections.Counter(groups)
-    # data.balance=sources: each source x class group equally often, times the source's own weight.
-    source_weight = {source_name(s): s.weight for s in cfg.data.sources} if cfg.data.balance == "sources" else {}
-    weights = torch.tensor([source_weight.get(g[-1], 1.0) / counts[g] for g in groups], dtype=torch.double)
     sampler = EpochWeightedSampler(weights, t.seed, first_epoch, clock)
     return make_loader(dataset, t.batch_size, shuffle=False, num_workers=workers, seed=t.seed, sampler=sampler)

@@ -30,7 +30,7 @@ from deepfake_detector.inference.detector import Detector
 from deepfake_detector.models import create_model
 from deepfake_detector.models.artifacts import init_from_saved, save_model
 from deepfake_detector.training.blend_view import write_held_out_blends
-from deepfake_detector.training.finetune import prepare_fit
+from deepfake_detector.training.finetune import FitPlan, prepare_fit
 from deepfake_detector.training.history import HistoryCallback
 from deepfake_detector.utils.atomic import write_csv, write_text
 from deepfake_detector.utils.owned import is_empty, is_owned, mark, remove_owned, replaced_folder
@@ -120,6 +120,29 @@ def _epochs_done(ckpt: Path) -> int:
     return int(torch.load(ckpt, map_location="cpu", weights_only=False, mmap=True)["epoch"]) + 1
 
 
+def _fit_epochs(cfg: RunConfig, fit: FitPlan, history: HistoryCallback, ckpt: Path | None, out: Path,
+                progress: bool) -> int | None:
+    """Lightning's loop over ``train.epochs``, the kept weights (``train.keep``) loaded into the module; the number
+    of epochs trained, or None on the ranks other than 0 of a multi-process run."""
+    checkpoint = RunCheckpoint(out / "checkpoints")
+    callbacks: list[L.Callback] = [history, checkpoint, *fit.callbacks]
+    if cfg.train.early_stopping_patience:
+        callbacks.append(EarlyStopping("val_loss", patience=cfg.train.early_stopping_patience))
+    trainer = L.Trainer(
+        max_epochs=cfg.train.epochs, accelerator=cfg.train.accelerator, devices=cfg.train.devices,
+        num_nodes=cfg.train.num_nodes, strategy=cfg.train.strategy, precision=cfg.train.precision,
+        callbacks=callbacks, logger=False, enable_progress_bar=progress, enable_model_summary=progress,
+        num_sanity_val_steps=0, default_root_dir=out,
+    )
+    trainer.fit(fit.module, fit.train_loader, fit.val_loader, ckpt_path=ckpt)
+    if not trainer.is_global_zero:
+        return None
+    if cfg.train.keep == "best" and checkpoint.best_model_path:
+        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
+        fit.module.load_state_dict(state)
+    return trainer.current_epoch
+
+
 def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
           progress: bool = True) -> TrainResult:
     out = Path(out_dir)
@@ -162,23 +185,11 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
                       first_epoch=_epochs_done(ckpt) if ckpt else 0)
     module = fit.module
     history = HistoryCallback(out, fit.n_train)
-    checkpoint = RunCheckpoint(out / "checkpoints")
-    callbacks: list[L.Callback] = [history, checkpoint, *fit.callbacks]
-    if cfg.train.early_stopping_patience:
-        callbacks.append(EarlyStopping("val_loss", patience=cfg.train.early_stopping_patience))
-    trainer = L.Trainer(
-        max_epochs=cfg.train.epochs, accelerator=cfg.train.accelerator, devices=cfg.train.devices,
-        num_nodes=cfg.train.num_nodes, strategy=cfg.train.strategy, precision=cfg.train.precision,
-        callbacks=callbacks, logger=False, enable_progress_bar=progress, enable_model_summary=progress,
-        num_sanity_val_steps=0, default_root_dir=out,
-    )
-    trainer.fit(module, fit.train_loader, fit.val_loader, ckpt_path=ckpt)
-    if not trainer.is_global_zero:  # rank 0 saves, calibrates and reports; the other ranks are done
-        return TrainResult(out, history.rows, None, [])
-
-    if cfg.train.keep == "best" and checkpoint.best_model_path:
-        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
-        module.load_state_dict(state)
+    epochs_run = 0
+    if not fit.solved:  # train.head_fit=logistic: the head is solved already, no epochs to run
+        epochs_run = _fit_epochs(cfg, fit, history, ckpt, out, progress)
+        if epochs_run is None:  # rank 0 saves, calibrates and reports; the other ranks are done
+            return TrainResult(out, history.rows, None, [])
 
     samples = {"train": splits.train, "val": splits.valid}
     bad = fit.bad_files + skipped
@@ -190,7 +201,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         "run_name": cfg.name,
         "paper": cfg.paper,
         "training": {"data": data_desc, "seed": seed, "val_fraction": cfg.data.val_fraction,
-                     "n_train": len(splits.train), "n_valid": len(splits.valid), "epochs": trainer.current_epoch,
+                     "n_train": len(splits.train), "n_valid": len(splits.valid), "epochs": epochs_run,
                      "kept": cfg.train.keep, "valid_is_held_out": splits.valid_is_held_out,
                      "init": cfg.model.init},
     }
