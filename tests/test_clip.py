@@ -160,6 +160,13 @@ def test_the_bundled_default_starts_its_own_recipes(default_detector: Detector) 
     two_heads = create_model(name, **args, head="max2")
     artifacts.init_from_saved(two_heads, name, "default", head="max2")
     torch.testing.assert_close(two_heads.head.state_dict(), clip_member.head.state_dict())
+    # model.init_head: false (leave-one-out folds): the fine-tuned blocks, not the head
+    encoder_only = create_model(name, **args)
+    fresh_head = {k: v.clone() for k, v in encoder_only.head.state_dict().items()}
+    artifacts.init_from_saved(encoder_only, name, "default", head="linear", with_head=False)
+    torch.testing.assert_close(encoder_only.head.state_dict(), fresh_head)
+    tuned = {k: v for k, v in clip_member.state_dict().items() if k.startswith("backbone.vit.blocks.11.")}
+    assert tuned and all(torch.equal(encoder_only.state_dict()[k], v) for k, v in tuned.items())
 
 
 def test_default_model_catches_the_1024px_fakes_and_flags_no_real(default_detector: Detector) -> None:

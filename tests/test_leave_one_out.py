@@ -174,5 +174,8 @@ def test_fold_specs_and_recipes() -> None:
     with pytest.raises(ConfigError, match="overrides before --leave-out"):
         parse_folds(["train.epochs=3"], classes)
     cfg = load_config(None, ["data.sources=[{name: 140k, path: a}, {name: sd, path: b}, {name: utk, path: c}]"])
-    sources = fold_config(cfg, Fold("gan", ("140k", "sd")), classes).data.sources
-    assert [(s.name, s.classes) for s in sources] == [("140k", ["real"]), ("utk", None)]
+    fold = fold_config(cfg, Fold("gan", ("140k", "sd")), classes)
+    assert [(s.name, s.classes) for s in fold.data.sources] == [("140k", ["real"]), ("utk", None)]
+    # a saved model's head may have seen the left-out generator: every fold (and the reference) starts without it
+    assert cfg.model.init_head and not fold.model.init_head
+    assert not fold_config(cfg, Fold("all"), classes).model.init_head

@@ -55,8 +55,11 @@ class ModelConfig(_Strict):
     name: str = "seed_cnn"
     # Passed to the model factory, e.g. input_size, dropout, pretrained.
     args: dict[str, Any] = Field(default_factory=dict)
-    # Start from the weights of a saved model folder, or a bundled model ("default"), of the same architecture.
+    # Start from the weights of a saved model folder, or a bundled model ("default"), of the same architecture;
+    # init_head: false takes everything but its head (a head that saw data the run must not see, e.g. a
+    # leave-one-out fold's left-out generator).
     init: str | None = None
+    init_head: bool = True
 
 
 class SourceConfig(_Strict):

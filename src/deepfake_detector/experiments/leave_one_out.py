@@ -3,7 +3,8 @@
 ``deepfake-detector leave-one-out --config X.yaml --out DIR`` trains the recipe once on every source (the
 reference, ``DIR/all-sources``) and once per left-out generator (``DIR/without-<name>``): that source's fakes
 are removed from training and validation (a fakes-only source leaves ``data.sources``; a source with reals
-keeps its reals, ``classes: [real]``), every real photo stays. Each fold's model, at its own stored threshold
+keeps its reals, ``classes: [real]``), every real photo stays; a recipe starting from a saved model
+(``model.init``) takes its encoder but not its head, which may have seen the left-out generator. Each fold's model, at its own stored threshold
 (chosen on its own validation split), is tested on the left-out fakes of the test split plus every real photo
 of the test split: recall on the left-out generator, ROC-AUC against the reals and the reals' false-positive
 rate, each with its bootstrap 95% interval, beside the reference model's recall and ROC-AUC on the same images.
@@ -82,8 +83,11 @@ def parse_folds(specs: list[str] | None, classes: dict[str, set[int]]) -> list[F
 
 
 def fold_config(cfg: RunConfig, fold: Fold, classes: dict[str, set[int]]) -> RunConfig:
-    """The recipe without the fold's fakes: fakes-only sources dropped, the others kept for their reals."""
+    """The recipe without the fold's fakes: fakes-only sources dropped, the others kept for their reals. A recipe
+    that starts from a saved model (``model.init``) takes its encoder but not its head, which may have seen the
+    left-out generator (the reference run too, so that every row starts alike)."""
     data = cfg.model_dump(mode="json")
+    data["model"]["init_head"] = False
     kept = []
     for source, raw in zip(cfg.data.sources, data["data"]["sources"], strict=True):
         name = source_name(source)

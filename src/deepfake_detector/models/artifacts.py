@@ -81,13 +81,15 @@ def load_model(folder: str | Path) -> tuple[nn.Module, ModelMeta]:
     return model.eval(), meta
 
 
-def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str | None = None) -> None:
+def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str | None = None,
+                    with_head: bool = True) -> None:
     """Start training ``model`` (registry name ``name``) from the weights of a saved model folder or bundled
     model of the same architecture, e.g. a new head on the default detector's fine-tuned encoder blocks. With
     another ``head`` kind than the saved model's, everything but the head is taken; but a saved linear head
     starts the generated-faces head of a ``max2`` model (what it learnt is that head's job), as it starts the
     head of a linear model, and a saved ``max2`` model's generated-faces head starts a linear model's head (a
-    default with a blended head grafted on, scripts/graft_blended_head.py, still starts its own recipe)."""
+    default with a blended head grafted on, scripts/graft_blended_head.py, still starts its own recipe).
+    ``with_head=False``: everything but the head, whatever its kind."""
     folder = bundled_model_dir(str(source)) if str(source) in BUNDLED else Path(source).expanduser()
     meta = read_meta(folder)
     spec, prefix = meta.model, ""
@@ -100,6 +102,9 @@ def init_from_saved(model: nn.Module, name: str, source: str | Path, head: str |
         spec, prefix = ModelSpec(name=name, args=member.get("args", {})), f"members.{index}."
     if spec.name != name:
         raise ModelLoadError(f"{folder}: a '{spec.name}' model cannot initialise a '{name}' model")
+    if not with_head:
+        load_saved_weights(model, folder, meta, skip="head.", prefix=prefix)
+        return
     saved_head = spec.args.get("head", "linear")
     # a linear head and a max2 model's generated-faces head do the same job: either starts the other
     rename = {("max2", "linear"): ("head.", "head.generated."), ("linear", "max2"): ("head.generated.", "head.")}

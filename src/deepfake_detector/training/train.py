@@ -163,7 +163,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         skipped, data_places, data_desc = dataset.skipped, [data_path], str(data_path)
     model = create_model(cfg.model.name, **cfg.model.args)
     if cfg.model.init is not None:
-        init_from_saved(model, cfg.model.name, cfg.model.init, cfg.model.args.get("head", "linear"))
+        init_from_saved(model, cfg.model.name, cfg.model.init, cfg.model.args.get("head", "linear"),
+                        with_head=cfg.model.init_head)
 
     # Only now, with data and model known to be good, touch the run folder. Under DDP every rank runs
     # this function (Lightning, torchrun or SLURM starts them; the rank comes from the environment);
