@@ -4,10 +4,11 @@
 reference, ``DIR/all-sources``) and once per left-out generator (``DIR/without-<name>``): that source's fakes
 are removed from training and validation (a fakes-only source leaves ``data.sources``; a source with reals
 keeps its reals, ``classes: [real]``), every real photo stays; a recipe starting from a saved model
-(``model.init``) takes its encoder but not its head, which may have seen the left-out generator. Each fold's model, at its own stored threshold
-(chosen on its own validation split), is tested on the left-out fakes of the test split plus every real photo
-of the test split: recall on the left-out generator, ROC-AUC against the reals and the reals' false-positive
-rate, each with its bootstrap 95% interval, beside the reference model's recall and ROC-AUC on the same images.
+(``model.init``) takes its encoder but not its head, which may have seen the left-out generator. Each fold's
+model, at its own stored threshold (chosen on its own validation split), is tested on the left-out fakes of the
+test split plus every real photo of the test split: recall on the left-out generator, ROC-AUC against the reals
+and the reals' false-positive rate, each with its bootstrap 95% interval, beside the reference model's recall and
+ROC-AUC on the same images.
 
 Outputs under DIR: the fold runs (each a normal model folder with its resolved ``config.yaml``, ``splits.csv``
 and an ``eval-left-out/`` report), ``leave_one_out.csv``, ``leave_one_out.json`` and ``leave_one_out.md``. A
