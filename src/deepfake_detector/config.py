@@ -265,6 +265,13 @@ class RunConfig(_Strict):
                              "'.' and without '/' or '\\')")
         return v
 
+    @model_validator(mode="after")
+    def _logistic_needs_a_linear_head(self) -> RunConfig:
+        # checked here, before the feature pass, rather than when the head is solved an hour later
+        if self.train.head_fit == "logistic" and self.model.args.get("head") == "mlp":
+            raise ValueError("train.head_fit=logistic solves a linear head: set model.args.head=linear (or max2)")
+        return self
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
