@@ -293,8 +293,9 @@ def test_logistic_head_is_the_regularised_regression_of_the_raw_features() -> No
         fit_logistic_head(make_head("mlp", 6, 0.0), torch.from_numpy(x).float(), torch.from_numpy(y), None, c=0.5)
     with pytest.raises(ConfigError, match="finetune=frozen"):
         load_config(None, ["train.head_fit=logistic"])
-    with pytest.raises(ConfigError, match="linear head"):  # refused before any feature is computed
-        load_config(None, ["train.head_fit=logistic", "train.finetune=frozen", "model.args={head: mlp}"])
+    for head in ("mlp", "max2"):  # refused before any feature is computed
+        with pytest.raises(ConfigError, match=f"one linear head, not head={head}"):
+            load_config(None, ["train.head_fit=logistic", "train.finetune=frozen", f"model.args={{head: {head}}}"])
 
 
 def test_logistic_head_run_needs_no_epochs_and_predicts(small_140k: Path, tmp_path: Path) -> None:

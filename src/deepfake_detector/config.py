@@ -268,8 +268,10 @@ class RunConfig(_Strict):
     @model_validator(mode="after")
     def _logistic_needs_a_linear_head(self) -> RunConfig:
         # checked here, before the feature pass, rather than when the head is solved an hour later
-        if self.train.head_fit == "logistic" and self.model.args.get("head") == "mlp":
-            raise ValueError("train.head_fit=logistic solves a linear head: set model.args.head=linear (or max2)")
+        head = self.model.args.get("head", "linear")
+        if self.train.head_fit == "logistic" and head != "linear":
+            raise ValueError(f"train.head_fit=logistic solves one linear head, not head={head}: set "
+                             "model.args.head=linear, or train.head_fit=epochs")
         return self
 
     def to_yaml(self) -> str:

@@ -283,7 +283,7 @@ def fit_logistic_head(head: nn.Module, features: torch.Tensor, labels: torch.Ten
     standardisation is folded into the head's weights, so the saved model takes the raw features."""
     linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
     if len(linears) != 1:
-        raise ConfigError("train.head_fit=logistic fits a linear head: set model.args.head=linear (or max2)")
+        raise ConfigError("train.head_fit=logistic solves one linear head: set model.args.head=linear")
     linear = linears[0]
     x = features.double().numpy()
     mean, scale = x.mean(0), x.std(0) + 1e-6
