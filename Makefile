@@ -34,10 +34,9 @@ demo: weights
 # Retrain the bundled default detector, two detectors combined into one (docs/face-swaps.md):
 # 1. the generator detector: stage 2 of configs/clip-detector.yaml keeps the bundled model's fine-tuned CLIP
 #    blocks (stage 1, configs/clip-finetune.yaml: minutes on a GPU) and retrains its head on every real and fake
-#    source with processing and SDXL-history augmentation (~2 h of feature extraction on 2 CPU cores, cached),
-#    the head solved as a logistic regression (train.head_fit);
-# 2. the same recipe with a second, blended-face head trained on blends of its real photos (TWO_HEAD: both heads
-#    trained for epochs, as a solved head is one linear layer; ~40 min more), whose blended head is grafted onto the first without changing its scores
+#    source with processing and SDXL-history augmentation (~2 h of feature extraction on 2 CPU cores, cached);
+# 2. the same recipe with a second, blended-face head trained on blends of its real photos (TWO_HEAD; ~40 min
+#    more), whose blended head is grafted onto the first without changing its scores
 #    (scripts/graft_blended_head.py);
 # 3. the face-swap detector learnt from real photos alone (configs/blend-detector.yaml, ~60 min on 2 CPU cores);
 # 4. `combine`: the larger of their logits, each at its own threshold, the blend detector's 1.5 lower (the
@@ -49,7 +48,7 @@ demo: weights
 # Then update MODEL_CARD.md and the photos a test checks the point by (evaluate the package on its validation
 # split, then scripts/default_model_reference.py PREDICTIONS.csv).
 ASSET = src/deepfake_detector/assets/default-model
-TWO_HEAD = train.head_fit=epochs model.args.head=max2 model.args.blended_offset=1 model.args.generated_scale=0.4 \
+TWO_HEAD = model.args.head=max2 model.args.blended_offset=1 model.args.generated_scale=0.4 \
   augment.blend.views=1 augment.blend.p_swap=0.8 augment.blend.p_part=0.4 augment.blend.processed=true \
   augment.blend.p_seamless=0.5
 default-model: weights

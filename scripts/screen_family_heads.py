@@ -9,10 +9,10 @@ threshold's choice, then reports how many of that family's validation fakes are 
 each an L2-regularised logistic regression on the standardised class tokens of blocks 5-12 (the default's
 CLIP member, bf16 cache), sources x classes balanced, a photo's logit the mean of its whole-image and face-crop
 logits, the threshold the lowest at which every real source's false-positive rate is <= 2% (the default's
-policy): **one head** on every fake (the default's recipe), and **family heads**: one head per family (GAN:
-140k + thispersondoesnotexist; diffusion: SD 2.1 + SDXL) against every real photo, each shifted to its own
-threshold by that policy, the larger counting, then the policy applied once more. A screen, not a model: bf16
-features, validation photos only, no temperature or band.
+policy): **one head** on every fake (as the default's generator head, but solved), and **family heads**: one
+head per family (GAN: 140k + thispersondoesnotexist; diffusion: SD 2.1 + SDXL) against every real photo, each
+shifted to its own threshold by that policy, the larger counting, then the policy applied once more. A screen,
+not a model: bf16 features, validation photos only, no temperature or band.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ background around a real face). But a face whose crop fills most of the photo is
 the photo are two looks at nearly the same pixels, and taking the larger of two noisy looks at one thing raises
 the scores of real photos. The framing ``faces+image-mean`` averages such a face with the photo (the mean of their
 logits, as test-time augmentation does), and the larger of that and the other faces counts: with the default model
-of 2026-12-02 at the same policy (2% of the most-flagged real validation source), 0.932 of the validation fakes
-caught against 0.894 (its model card).
+at the same policy (2% of the most-flagged real validation source), 0.932 of the validation fakes caught against
+0.894 (its model card).
 """
 
 from __future__ import annotations
