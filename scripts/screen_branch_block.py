@@ -3,11 +3,15 @@
     python scripts/screen_branch_block.py extract train  /work/exp/side/train
     python scripts/screen_branch_block.py extract valid  /work/exp/side/valid
     python scripts/screen_branch_block.py train /work/exp/side --block-lr 2e-5 --head-lr 1e-4 --epochs 2
+    python scripts/screen_branch_block.py extract valid-processed /work/exp/side/valid-processed
+    python scripts/screen_branch_block.py extract train-more-processing /work/exp/side/train-more-processing
 
 Fine-tuning encoder blocks needs a GPU for the full forward pass; this screen needs none. ``extract`` runs the
 member (``runs/clip-grafted``) once over each view of a split of ``runs/fixed-1.5/splits.csv`` (the views
 ``configs/clip-detector.yaml`` trains on: whole image, its face crop, one seeded processing history, the SDXL
-tiles' history; validation: whole image and face crop, predict's framing) under bf16 autocast (~6.6 img/s on 2
+tiles' history; validation: whole image and face crop, predict's framing; ``valid-processed``: the validation reals
+after each of the model card's processing steps, whole image and face crop; ``train-more-processing``: two more
+seeded processing histories of the training photos) under bf16 autocast (~6.6 img/s on 2
 Zen 4 cores) and caches block 12's input tokens and the layer-normalised class tokens of blocks 5-12. ``train``
 adds a copy of block 12 beside the original, whose class token is a ninth feature slice of the generated-faces
 head (zero weights at the start, so the start is the member itself; the blended-face head keeps its features),
@@ -34,6 +38,7 @@ from torch import nn
 from deepfake_detector.config import load_config
 from deepfake_detector.data.dataset import ImageDataset, make_loader
 from deepfake_detector.data.histories import parse_histories
+from deepfake_detector.data.perturb import compose, parse_perturbations
 from deepfake_detector.data.processing import view_name
 from deepfake_detector.data.splits import read_splits
 from deepfake_detector.data.transforms import build_transform
@@ -45,13 +50,20 @@ MEMBER = "runs/clip-grafted"
 SPLITS = "runs/fixed-1.5/splits.csv"
 RECIPE = "configs/clip-detector.yaml"
 WIDTH, TOKENS, FIRST_BLOCK, LAST_BLOCK = 768, 197, 5, 12
+PROCESSING = ["jpeg:50", "resize:0.5", "blur:1"]  # the model card's steps (evaluate --perturb)
 
 
 def _views(split: str) -> dict:
+    if split == "valid-processed":
+        return {f"{p.kind}{p.strength:g}-{view}": compose(p, FaceCropView()) if view == "faces" else p
+                for p in parse_perturbations(PROCESSING) for view in ("clean", "faces")}
     cfg = load_config(RECIPE)
+    seed, process = cfg.train.seed, cfg.augment.process
+    if split == "train-more-processing":
+        return {view_name(process, v, seed): functools.partial(_process, cfg=process, seed=seed, view=v)
+                for v in (1, 2)}
     views = {"clean": None, "faces": FaceCropView()}
     if split == "train":
-        seed, process = cfg.train.seed, cfg.augment.process
         views[view_name(process, 0, seed)] = functools.partial(_process, cfg=process, seed=seed, view=0)
         views.update({h.view_name: h for h in parse_histories(cfg.augment.histories)})
     return views
@@ -59,7 +71,9 @@ def _views(split: str) -> dict:
 
 def extract(split: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    samples = read_splits(SPLITS)[split]
+    samples = read_splits(SPLITS)[split.removesuffix("-processed").removesuffix("-more-processing")]
+    if split == "valid-processed":
+        samples = [s for s in samples if s.label == 0]
     model, _ = load_model(MEMBER)
     vit = model.eval().backbone.vit
     for name, perturb in _views(split).items():
@@ -186,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="step", required=True)
     ex = sub.add_parser("extract", help="cache one split's tokens")
-    ex.add_argument("split", choices=["train", "valid"])
+    ex.add_argument("split", choices=["train", "valid", "valid-processed", "train-more-processing"])
     ex.add_argument("out", type=Path)
     tr = sub.add_parser("train", help="train the branch on the cached tokens (FOLDER/train, FOLDER/valid)")
     tr.add_argument("folder", type=Path)
