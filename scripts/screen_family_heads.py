@@ -8,8 +8,8 @@ Leave-one-generator-out on the validation split: each fold drops one family's fa
 threshold's choice, then reports how many of that family's validation fakes are caught. Two heads are compared,
 each an L2-regularised logistic regression on the standardised class tokens of blocks 5-12 (the default's
 CLIP member, bf16 cache), sources x classes balanced, a photo's logit the mean of its whole-image and face-crop
-logits, the threshold the lowest at which every real source's false-positive rate is <= 2% (the default's
-policy): **one head** on every fake (as the default's generator head, but solved), and **family heads**: one
+logits, the threshold chosen by the default's policy (`fpr:0.02@worst-source`, `choose_threshold`, as `calibrate`
+does): **one head** on every fake (as the default's generator head, but solved), and **family heads**: one
 head per family (GAN: 140k + thispersondoesnotexist; diffusion: SD 2.1 + SDXL) against every real photo, each
 shifted to its own threshold by that policy, the larger counting, then the policy applied once more. A screen,
 not a model: bf16 features, validation photos only, no temperature or band.
@@ -25,10 +25,13 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from deepfake_detector.evaluation.thresholds import choose_threshold
+
 FAMILY = {"140k": "gan", "tpdne-sg2": "gan", "sdfd-sd21": "diffusion", "sfhq-t2i-sdxl": "diffusion"}
 FOLDS = {"none": [], "sfhq-t2i-sdxl": ["sfhq-t2i-sdxl"], "sdfd-sd21": ["sdfd-sd21"],
          "stylegan": ["140k", "tpdne-sg2"]}
 REALS = ("140k", "utkface", "yonsei-real")
+POLICY = "fpr:0.02@worst-source"
 
 
 class Split:
@@ -41,16 +44,9 @@ class Split:
         self.sources = cached[0]["sources"]
 
 
-def _threshold(logit: np.ndarray, valid: Split, counted: np.ndarray, fpr: float = 0.02) -> float:
-    """The lowest logit at which every real source among ``counted`` keeps its false-positive rate <= fpr."""
-    y, source = valid.labels, valid.sources
-    reals = sorted(set(source[(y == 0) & counted]))
-    threshold = np.inf
-    for candidate in np.sort(logit[(y == 0) & counted])[::-1]:
-        if not all((logit[(source == r) & (y == 0)] > candidate).mean() <= fpr for r in reals):
-            break
-        threshold = candidate
-    return float(threshold)
+def _threshold(logit: np.ndarray, valid: Split, rows: np.ndarray) -> float:
+    """The default's policy (every real source's false-positive rate <= 2%) on the validation ``rows``."""
+    return choose_threshold(valid.labels[rows], logit[rows], POLICY, valid.sources[rows]).threshold
 
 
 def screen(folder: Path, c: float) -> None:
@@ -93,9 +89,9 @@ def screen(folder: Path, c: float) -> None:
             row = [fold, name, "n/a", "n/a"]
             if out.any():
                 auc = roc_auc_score(np.r_[np.zeros(reals.sum()), np.ones(out.sum())], np.r_[logit[reals], logit[out]])
-                row[2:] = [f"{(logit[out] > t).mean():.3f}", f"{auc:.3f}"]
-            row += [f"{(logit[(valid.sources == s) & (valid.labels == 1)] > t).mean():.3f}" for s in FAMILY]
-            row += [f"{(logit[(valid.sources == s) & (valid.labels == 0)] > t).mean():.3f}" for s in REALS]
+                row[2:] = [f"{(logit[out] >= t).mean():.3f}", f"{auc:.3f}"]
+            row += [f"{(logit[(valid.sources == s) & (valid.labels == 1)] >= t).mean():.3f}" for s in FAMILY]
+            row += [f"{(logit[(valid.sources == s) & (valid.labels == 0)] >= t).mean():.3f}" for s in REALS]
             print("| " + " | ".join(row) + " |", flush=True)
 
 

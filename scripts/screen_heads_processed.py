@@ -10,9 +10,9 @@
 Heads on the class tokens of blocks 5-12 of the default's CLIP member (bf16 cache): its own generator head (trained
 40 epochs), and heads solved as L2-regularised logistic regressions (sources x classes balanced) on standardised
 or raw features at several C. A photo's logit is the mean of its whole-image and face-crop logits. For each head:
-at the default's policy (the lowest threshold at which every real validation source's false-positive rate is <=
-2%), the validation fakes caught and the validation reals flagged after each processing step (all reals, and the
-worst source); then the fakes caught at the threshold that holds every source after every step to 2% as well
+at the default's policy (`fpr:0.02@worst-source`, `choose_threshold`, as `calibrate` chooses it), the
+validation fakes caught and the validation reals flagged after each processing step (all reals, and the worst
+source); then the fakes caught at the threshold that holds every source after every step to 2% as well
 (`calibrate --processed-reals`). ``--more-processing``: the solved heads fitted again with two more seeded
 processing histories of every training photo. A screen, not a model: bf16 features, no temperature or band.
 """
@@ -27,10 +27,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from deepfake_detector.evaluation.thresholds import choose_threshold
 from deepfake_detector.models.artifacts import load_model
 
 MEMBER = "runs/clip-grafted"
 STEPS = ("jpeg50", "resize0.5", "blur1")
+POLICY = "fpr:0.02@worst-source"
 Head = Callable[[np.ndarray], np.ndarray]
 
 
@@ -42,21 +44,20 @@ def _photo(head: Head, views: list[dict]) -> np.ndarray:
     return sum(head(v["cls"].astype(np.float64)) for v in views) / len(views)
 
 
-def _threshold(reals: list[tuple[np.ndarray, np.ndarray]], fpr: float = 0.02) -> float:
-    """The lowest logit at which every (logits, sources) set of reals keeps each source's FPR <= fpr."""
-    threshold = np.inf
-    for candidate in np.sort(np.concatenate([logits for logits, _ in reals]))[::-1]:
-        if not all((logits[sources == s] > candidate).mean() <= fpr
-                   for logits, sources in reals for s in set(sources)):
-            break
-        threshold = candidate
-    return float(threshold)
+def _threshold(labels: np.ndarray, logits: np.ndarray, sources: np.ndarray,
+               processed: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> float:
+    """The default's policy on the validation photos; with ``processed`` (step: (reals' logits, sources)), each
+    source after each step held to it too, as a source of its own (``calibrate --processed-reals``)."""
+    for step, (step_logits, step_sources) in (processed or {}).items():
+        labels = np.r_[labels, np.zeros(len(step_logits), int)]
+        logits, sources = np.r_[logits, step_logits], np.r_[sources, [f"{s}+{step}" for s in step_sources]]
+    return choose_threshold(labels, logits, POLICY, sources).threshold
 
 
 def _flagged(logits: np.ndarray, sources: np.ndarray, threshold: float) -> str:
     """Share of the reals above the threshold, and (in brackets) that of the most-flagged source."""
-    worst = max((logits[sources == s] > threshold).mean() for s in set(sources))
-    return f"{(logits > threshold).mean():.3f} ({worst:.3f})"
+    worst = max((logits[sources == s] >= threshold).mean() for s in set(sources))
+    return f"{(logits >= threshold).mean():.3f} ({worst:.3f})"
 
 
 def _solved_heads(train: list[dict], label: str) -> dict[str, Head]:
@@ -101,13 +102,12 @@ def screen(folder: Path, more_processing: Path | None) -> None:
     for name, head in heads.items():
         clean = _photo(head, valid)
         after = {step: _photo(head, views) for step, views in processed.items()}
-        clean_reals = [(clean[vy == 0], vsource[vy == 0])]
-        point = _threshold(clean_reals)
-        held = _threshold(clean_reals + [(after[s], processed[s][0]["sources"]) for s in STEPS])
-        k140 = (clean[(vsource == "140k") & (vy == 1)] > point).mean()
+        point = _threshold(vy, clean, vsource)
+        held = _threshold(vy, clean, vsource, {s: (after[s], processed[s][0]["sources"]) for s in STEPS})
+        k140 = (clean[(vsource == "140k") & (vy == 1)] >= point).mean()
         flagged = " / ".join(_flagged(after[s], processed[s][0]["sources"], point) for s in STEPS)
-        print(f"| {name} | {(clean[vy == 1] > point).mean():.3f} ({k140:.3f}) | {flagged} | "
-              f"{(clean[vy == 1] > held).mean():.3f} |", flush=True)
+        print(f"| {name} | {(clean[vy == 1] >= point).mean():.3f} ({k140:.3f}) | {flagged} | "
+              f"{(clean[vy == 1] >= held).mean():.3f} |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
