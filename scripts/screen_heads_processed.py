@@ -44,7 +44,7 @@ def _photo(head: Head, views: list[dict]) -> np.ndarray:
     return sum(head(v["cls"].astype(np.float64)) for v in views) / len(views)
 
 
-def _threshold(labels: np.ndarray, logits: np.ndarray, sources: np.ndarray,
+def policy_threshold(labels: np.ndarray, logits: np.ndarray, sources: np.ndarray,
                processed: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> float:
     """The default's policy on the validation photos; with ``processed`` (step: (reals' logits, sources)), each
     source after each step held to it too, as a source of its own (``calibrate --processed-reals``)."""
@@ -54,7 +54,7 @@ def _threshold(labels: np.ndarray, logits: np.ndarray, sources: np.ndarray,
     return choose_threshold(labels, logits, POLICY, sources).threshold
 
 
-def _flagged(logits: np.ndarray, sources: np.ndarray, threshold: float) -> str:
+def flagged(logits: np.ndarray, sources: np.ndarray, threshold: float) -> str:
     """Share of the reals above the threshold, and (in brackets) that of the most-flagged source."""
     worst = max((logits[sources == s] >= threshold).mean() for s in set(sources))
     return f"{(logits >= threshold).mean():.3f} ({worst:.3f})"
@@ -102,11 +102,11 @@ def screen(folder: Path, more_processing: Path | None) -> None:
     for name, head in heads.items():
         clean = _photo(head, valid)
         after = {step: _photo(head, views) for step, views in processed.items()}
-        point = _threshold(vy, clean, vsource)
-        held = _threshold(vy, clean, vsource, {s: (after[s], processed[s][0]["sources"]) for s in STEPS})
+        point = policy_threshold(vy, clean, vsource)
+        held = policy_threshold(vy, clean, vsource, {s: (after[s], processed[s][0]["sources"]) for s in STEPS})
         k140 = (clean[(vsource == "140k") & (vy == 1)] >= point).mean()
-        flagged = " / ".join(_flagged(after[s], processed[s][0]["sources"], point) for s in STEPS)
-        print(f"| {name} | {(clean[vy == 1] >= point).mean():.3f} ({k140:.3f}) | {flagged} | "
+        after_steps = " / ".join(flagged(after[s], processed[s][0]["sources"], point) for s in STEPS)
+        print(f"| {name} | {(clean[vy == 1] >= point).mean():.3f} ({k140:.3f}) | {after_steps} | "
               f"{(clean[vy == 1] >= held).mean():.3f} |", flush=True)
 
 
