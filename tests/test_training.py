@@ -145,3 +145,40 @@ def test_bad_training_files_are_skipped_and_listed(tmp_path: Path, tiny_dataset:
     assert set(listed) == {"broken.jpg", "empty.png", "readme.txt"}
     assert "empty file" in listed["empty.png"] and len(result.bad_files) == 3
     assert (tmp_path / "run" / "model.safetensors").is_file()  # the run finished despite them
+
+
+def test_last_checkpoint_follows_every_epoch_not_only_the_best(tmp_path: Path):
+    """A run stopped after epochs that did not improve resumes from the last epoch it finished: ``last.ckpt`` is
+    written after every epoch, ``best.ckpt`` only when the validation loss improves."""
+    import lightning as L
+    import torch
+
+    from deepfake_detector.training.train import RunCheckpoint
+
+    class Worsening(L.LightningModule):  # the validation loss rises every epoch: only epoch 1 is the best
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def training_step(self, batch, index):
+            return (self.weight - batch[0]).pow(2).mean()
+
+        def validation_step(self, batch, index):
+            self.log("val_loss", float(self.current_epoch + 1))
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    seen: list[tuple[int, int]] = []
+
+    class ReadCheckpoints(L.Callback):  # what a --resume would find when the next epoch starts
+        def on_train_epoch_start(self, trainer, module) -> None:
+            if trainer.current_epoch:
+                seen.append((_epochs_done(folder / "last.ckpt"), _epochs_done(folder / "best.ckpt")))
+
+    folder = tmp_path / "checkpoints"
+    data = torch.utils.data.DataLoader(torch.ones(4, 1), batch_size=2)
+    trainer = L.Trainer(max_epochs=3, callbacks=[RunCheckpoint(folder), ReadCheckpoints()], logger=False,
+                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(Worsening(), data, data)
+    assert seen == [(1, 1), (2, 1)]

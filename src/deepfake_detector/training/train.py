@@ -103,6 +103,14 @@ class RunCheckpoint(ModelCheckpoint):
         super().__init__(dirpath=folder, filename="best", monitor="val_loss", mode="min", save_last=True,
                          enable_version_counter=False)
 
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """``last.ckpt`` after every epoch: Lightning (2.6) rewrites it only in an epoch that also wrote
+        ``best.ckpt``, so a run stopped after epochs that did not improve would resume from the last improvement and
+        train them again."""
+        super().on_train_epoch_end(trainer, pl_module)
+        if not self._should_skip_saving_checkpoint(trainer):  # skips an epoch whose checkpoints are written
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
     def load_state_dict(self, state_dict: dict) -> None:
         here = Path(self.dirpath)
 
