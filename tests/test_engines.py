@@ -82,6 +82,8 @@ def test_plan_keeps_todays_engine_where_the_cpu_has_no_bf16_or_int8_hardware() -
     assert plan_engine("auto", CASCADE_LAKE, gpu=False).precision == "int8"
     assert plan_engine("openvino", AVX2_ONLY, gpu=False).precision == "fp32"
     assert plan_engine("openvino-bf16", AVX2_ONLY, gpu=False).precision == "bf16"
+    assert plan_engine("openvino", CASCADE_LAKE, gpu=False).forced and not plan_engine("auto", CASCADE_LAKE,
+                                                                                          gpu=False).forced
     assert plan_engine("torch", SAPPHIRE_RAPIDS, gpu=False).backend == "torch"
     with pytest.raises(ConfigError, match="unknown backend"):
         plan_engine("tensorrt", AVX2_ONLY, gpu=False)
@@ -143,8 +145,11 @@ def test_self_test_rejects_a_perturbed_engine_and_falls_back_with_the_reason(exp
     perturb(monkeypatch, 2.0)
     loaded = open_engine(onnx_path, meta, EnginePlan("openvino", "bf16", "CPU has amx_bf16"))
     assert isinstance(loaded.engine, OnnxBackend) and loaded.engine.name == "onnxruntime-fp32"
-    assert loaded.note.count("self-test failed") == 2  # bf16 (fp32 here: no bf16 hardware), then fp32
+    assert loaded.note.count("self-test failed") == 1  # auto's bf16 (fp32 here: no bf16 hardware), then ONNX Runtime
     assert loaded.note.endswith("using onnxruntime-fp32") and "\n" not in loaded.note
+    # OpenVINO asked for by name: its fp32 is tried too before ONNX Runtime
+    forced = open_engine(onnx_path, meta, plan_engine("openvino-bf16", AVX2_ONLY, gpu=False))
+    assert forced.engine.name == "onnxruntime-fp32" and forced.note.count("self-test failed") == 2
 
 
 def test_auto_on_a_bf16_cpu_uses_openvino_and_outputs_name_it(small_model: Path, cache: Path, tmp_path: Path,
@@ -186,7 +191,7 @@ def test_auto_without_bf16_or_int8_hardware_is_unchanged(small_model: Path, cach
 def test_int8_without_calibration_photos_falls_back_and_says_how(exported) -> None:
     onnx_path, meta = exported
     loaded = open_engine(onnx_path, meta, EnginePlan("openvino", "int8", "CPU has avx512_vnni"))
-    assert loaded.engine.name == "openvino-fp32"
+    assert loaded.engine.name == "onnxruntime-fp32"
     assert "int8 needs calibration photos" in loaded.note and "DEEPFAKE_DETECTOR_CALIBRATION" in loaded.note
 
 
@@ -236,7 +241,7 @@ def test_int8_is_also_tested_on_calibration_photos_it_was_not_calibrated_on(expo
 
     monkeypatch.setattr(OpenVinoBackend, "run", wrong_on_photos)
     loaded = open_engine(onnx_path, meta, EnginePlan("openvino", "int8", "CPU has avx512_vnni"))
-    assert loaded.engine.name == "openvino-fp32"
+    assert loaded.engine.name == "onnxruntime-fp32"
     assert "openvino-int8 self-test failed" in loaded.note
     assert f"of {PROBES + DEFAULT_COUNT} probe labels" in loaded.note
     photos = load_check_photos(meta.preprocess, folder)

@@ -40,6 +40,7 @@ class EnginePlan:
     backend: str  # "torch", "onnx", "openvino" or DEFAULT
     precision: str  # one of PRECISIONS
     reason: str  # why, in a few words (the CPU flags that decided it)
+    forced: bool = False  # OpenVINO named by --backend: its fp32 is tried before ONNX Runtime's
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,13 @@ def plan_engine(backend: str, flags: frozenset[str] | set[str], gpu: bool) -> En
     if backend in ("torch", "onnx"):
         return EnginePlan(backend, "fp32", f"--backend {backend}")
     if backend.startswith("openvino-"):
-        return EnginePlan("openvino", backend.removeprefix("openvino-"), f"--backend {backend}")
+        return EnginePlan("openvino", backend.removeprefix("openvino-"), f"--backend {backend}", forced=True)
     if backend == "auto" and gpu:
         return EnginePlan(DEFAULT, "fp32", "a GPU is present")
     choice = choose_precision(flags)
     if backend == "auto" and choice.precision == "fp32":
         return EnginePlan(DEFAULT, "fp32", choice.reason)
-    return EnginePlan("openvino", choice.precision, choice.reason)
+    return EnginePlan("openvino", choice.precision, choice.reason, forced=backend == "openvino")
 
 
 def _openvino(onnx_path: Path, precision: str, meta: ModelMeta, threads: int | None) -> Engine:
@@ -85,7 +86,10 @@ def open_engine(onnx_path: str | Path, meta: ModelMeta, plan: EnginePlan, thread
     from deepfake_detector.inference.self_test import probe_batch, self_test
 
     onnx_path = Path(onnx_path)
-    chain = [plan.precision] + (["fp32"] if plan.precision != "fp32" and plan.backend == "openvino" else [])
+    # A reduced precision that fails falls back to ONNX Runtime fp32, the engine auto picks on CPUs without bf16/int8
+    # hardware (and the self-test's reference); OpenVINO fp32 only where OpenVINO was asked for by name. (OpenVINO
+    # fp32 compiled after a rejected bf16 model left the process to crash in a later torch training run.)
+    chain = [plan.precision] + (["fp32"] if plan.precision != "fp32" and plan.forced else [])
     batch = probe_batch(meta.preprocess)
     band = meta.uncertain
     rule = VerdictRule.checked(meta.threshold, band and (band.low, band.high))
