@@ -73,13 +73,16 @@ def main() -> None:
     alone = worst_source_threshold(combined(valid, None), valid[2], valid[3], args.fpr)
     chosen = next((o for o in args.offsets
                    if worst_source_threshold(combined(valid, o), valid[2], valid[3], args.fpr) <= alone), None)
-    for offset in [None, *args.offsets]:
-        t = worst_source_threshold(combined(valid, offset), valid[2], valid[3], args.fpr)
-        score, fake, source = combined(test, offset), test[2], test[3]
+    def by_source(sets: tuple[np.ndarray, ...], offset: float | None, t: float) -> list[str]:
+        score, fake, source = combined(sets, offset), sets[2], sets[3]
         rows = [f"{s} {'caught' if f else 'flagged'} {(score[(fake == f) & (source == s)] > t).mean():.3f}"
                 for f in (True, False) for s in sorted(set(source[fake == f]))]
-        rows += [f"{s} ROC-AUC {roc_auc_score(fake[source == s], score[source == s]):.4f}"
-                 for s in sorted(set(source[fake]) & set(source[~fake]))]
+        return rows + [f"{s} ROC-AUC {roc_auc_score(fake[source == s], score[source == s]):.4f}"
+                       for s in sorted(set(source[fake]) & set(source[~fake]))]
+
+    for offset in [None, *args.offsets]:
+        t = worst_source_threshold(combined(valid, offset), valid[2], valid[3], args.fpr)
+        rows = [f"validation: {row}" for row in by_source(valid, offset, t)] + by_source(test, offset, t)
         for name, (a, b, is_fake, _) in extras.items():
             s = combined((a, b), offset)
             rows.append(f"{name}: ROC-AUC {roc_auc_score(is_fake, s):.3f}, caught {(s[is_fake] > t).mean():.3f}, "

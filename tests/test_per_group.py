@@ -85,7 +85,7 @@ def test_calibrate_a_saved_model_then_evaluate_per_source_and_group(tmp_path: Pa
     write_splits(model / "splits.csv", Splits([], valid, test, True))
 
     assert main(["calibrate", str(model), "--threshold", "fpr:0.1@worst-source", "--uncertain", "0.95",
-                 "--no-temperature", "--framing", "faces+image", "--quiet"]) == 0
+                 "--no-temperature", "--framing", "faces+image", "--processed-reals", "--quiet"]) == 0
     printed = capsys.readouterr().out
     meta = json.loads((model / "model.json").read_text())
     assert (model / "model.safetensors").read_bytes() == weights  # model.json alone rewritten
@@ -151,7 +151,7 @@ def test_calibrate_holds_processed_validation_reals_to_the_policy(tmp_path: Path
     write_splits(model / "splits.csv", Splits([], valid, [], True))
     common = ["calibrate", str(model), "--threshold", "fpr:0.125@worst-source", "--no-temperature", "--uncertain",
               "none", "--faces", "off", "--quiet"]
-    assert main(common) == 0
+    assert main([*common, "--processed-reals"]) == 0  # no steps: the bundled model's own are dropped
     plain = json.loads((model / "model.json").read_text())["threshold"]
     assert main([*common, "--processed-reals", "jpeg:30"]) == 0
     assert "held after processing too: jpeg:30" in capsys.readouterr().out

@@ -137,14 +137,16 @@ def test_calibrate_with_a_second_look_on_real_photos(tmp_path: Path, capsys) -> 
              + [Sample(p, 1, "140k") for p in sorted((root / "fake").glob("*.jpg"))[:20]])
     write_splits(model / "splits.csv", Splits([], valid, [], True))
     assert main(["calibrate", str(model), "--threshold", "youden", "--no-temperature", "--uncertain", "none",
-                 "--faces", "off", "--second-look", "--quiet"]) == 0
+                 "--faces", "off", "--second-look", "--processed-reals", "--quiet"]) == 0
     assert "second look: mirrored, within 1.0 logit" in capsys.readouterr().out
     meta = json.loads((model / "model.json").read_text())
     assert meta["second_look"] == {"within": 1.0}
 
     detector = Detector.load(model, device="cpu")
     paths = [s.path for s in valid]
-    one_look = [p.p_fake for p in Detector.load(bundled_model_dir("fast"), device="cpu").predict(paths, faces="off")]
+    once = Path(shutil.copytree(model, tmp_path / "once"))  # the calibrated model without its second look
+    (once / "model.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "second_look"}))
+    one_look = [p.p_fake for p in Detector.load(once, device="cpu").predict(paths, faces="off")]
     with detector.looking_twice_everywhere():
         twice = [p.p_fake for p in detector.predict(paths, faces="off")]
     assert twice != pytest.approx(one_look, abs=1e-4)  # the mirror is another look

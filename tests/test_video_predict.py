@@ -42,7 +42,8 @@ def test_fake_clip_scores_above_the_real_one_and_faces_form_one_track(fast, clip
         longest = max(p.video["tracks"], key=lambda t: len(t["frames"]))
         assert len(longest["frames"]) >= 14  # the aligned faces sit in one place: one track through the clip
     assert fake.p_fake > real.p_fake + 0.2
-    assert real.label == "real" and fake.label == "fake"
+    # the fast model's video band may call either uncertain, never the opposite verdict
+    assert real.label in ("real", "uncertain") and fake.label in ("fake", "uncertain")
 
 
 def test_the_cut_clips_timeline_rises_where_the_fakes_start(fast, clips) -> None:
@@ -99,7 +100,7 @@ def test_server_scores_an_uploaded_video_and_refuses_a_long_one(clips) -> None:
     service.max_video_seconds = 10
     ok = client.post("/v1/predict", files={"file": ("clip.mp4", data, "application/octet-stream")})
     j = ok.json()
-    assert ok.status_code == 200 and j["label"] in ("real", "fake") and len(j["video"]["frames"]) == 24
+    assert ok.status_code == 200 and j["label"] in ("fake", "uncertain") and len(j["video"]["frames"]) == 24
     assert j["timeline_png"] and j["video"]["tracks"]
     broken = client.post("/v1/predict", files={"file": ("clip.webm", data[:2000], "video/webm")})
     assert broken.status_code == 400 and broken.json()["error"].startswith("clip.webm: ")
