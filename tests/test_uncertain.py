@@ -202,3 +202,15 @@ def test_set_video_threshold_chooses_a_video_band_and_videos_use_it(banded: dict
         stored["selection"]["share"])
     with (tmp_path / "valid" / "predictions.csv").open() as fh:
         assert sorted(r["predicted"] for r in csv.DictReader(fh)) == sorted(p.label for p in predictions)
+
+
+def test_the_fast_models_uncertain_photos_point_to_the_default(banded: dict, tmp_path: Path, capsys) -> None:
+    """The bundled fast model's band (held on processed reals) leaves some of these photos uncertain: the CLI says
+    which model decides them; a model of one's own with a band gets no such advice."""
+    hint = "'--model default' (slower) decides most of the rest"
+    assert main(["predict", *FILES, "--model", "fast", "--faces", "off", "--quiet",
+                 "--output", str(tmp_path / "fast.json")]) == 0
+    labels = [r["label"] for r in json.loads((tmp_path / "fast.json").read_text())["predictions"]]
+    assert "uncertain" in labels and hint in capsys.readouterr().out
+    assert main(["predict", *FILES, "--model", str(banded["model"]), "--faces", "off", "--quiet"]) == 0
+    assert hint not in capsys.readouterr().out

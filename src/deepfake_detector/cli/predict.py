@@ -21,6 +21,7 @@ from deepfake_detector.faces.modes import FACE_MODES
 def cmd_predict(args: argparse.Namespace) -> int:
     from deepfake_detector.inference.inputs import expand_paths
     from deepfake_detector.inference.loading import load_predictor
+    from deepfake_detector.inference.verdict import UNCERTAIN
     from deepfake_detector.inference.writers import check_output_path, print_table, summary_line, write_predictions
 
     if args.output:
@@ -38,6 +39,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"wrote {len(predictions)} rows to {args.output}")
     predict_outputs(args, detector, predictions)
     print(summary_line(predictions, detector))
+    if args.model == "fast" and any(p.label == UNCERTAIN for p in predictions):
+        # its band is wide by design (held on processed real photos too); the default decides ~96% of test photos
+        print("uncertain: the fast model answers only where it is sure; '--model default' (slower) decides most of "
+              "the rest")
     return 0
 
 
