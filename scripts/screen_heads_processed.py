@@ -36,8 +36,17 @@ POLICY = "fpr:0.02@worst-source"
 Head = Callable[[np.ndarray], np.ndarray]
 
 
-def _views(folder: Path, names: list[str]) -> list[dict]:
-    return [dict(np.load(folder / f"{name}.npz")) for name in names]
+def _views(folder: Path, names: list[str], patch_stats: bool = False) -> list[dict]:
+    """Each cached view; ``patch_stats``: its features also carry the mean and standard deviation over the 196
+    patch tokens entering block 12 (``NAME.tokens.npy``), beside the class tokens of blocks 5-12."""
+    views = [dict(np.load(folder / f"{name}.npz")) for name in names]
+    if patch_stats:
+        for name, view in zip(names, views, strict=True):
+            tokens = np.load(folder / f"{name}.tokens.npy", mmap_mode="r")
+            stats = [np.concatenate([part.mean(1), part.std(1)], axis=1) for part in
+                     (tokens[i:i + 256, 1:].astype(np.float32) for i in range(0, len(tokens), 256))]
+            view["cls"] = np.concatenate([view["cls"], np.concatenate(stats)], axis=1)
+    return views
 
 
 def _photo(head: Head, views: list[dict]) -> np.ndarray:
@@ -79,21 +88,24 @@ def _solved_heads(train: list[dict], label: str) -> dict[str, Head]:
     return heads
 
 
-def screen(folder: Path, more_processing: Path | None) -> None:
+def screen(folder: Path, more_processing: Path | None, patch_stats: bool = False) -> None:
     train_names = ["clean", "faces"] + sorted(p.stem for p in (folder / "train").glob("*.npz")
                                               if p.stem.startswith(("process-", "history-")))
-    train = _views(folder / "train", train_names)
-    valid = _views(folder / "valid", ["clean", "faces"])
+    train = _views(folder / "train", train_names, patch_stats)
+    valid = _views(folder / "valid", ["clean", "faces"], patch_stats)
     vy, vsource = valid[0]["labels"].astype(int), valid[0]["sources"]
-    processed = {step: _views(folder / "valid-processed", [f"{step}-clean", f"{step}-faces"]) for step in STEPS}
+    processed = {step: _views(folder / "valid-processed", [f"{step}-clean", f"{step}-faces"], patch_stats)
+                 for step in STEPS}
 
-    member, _ = load_model(MEMBER)
-    linear = member.head.generated[1]
-    w, b = linear.weight.detach().double().numpy()[0], float(linear.bias.detach())
-    heads: dict[str, Head] = {"trained 40 epochs (the default's)": lambda f: f @ w + b}
-    heads |= _solved_heads(train, "")
+    heads: dict[str, Head] = {}
+    if not patch_stats:
+        member, _ = load_model(MEMBER)
+        linear = member.head.generated[1]
+        w, b = linear.weight.detach().double().numpy()[0], float(linear.bias.detach())
+        heads["trained 40 epochs (the default's)"] = lambda f: f @ w + b
+    heads |= _solved_heads(train, ", + patch-token mean and std" if patch_stats else "")
     if more_processing is not None:
-        more = _views(more_processing, sorted(p.stem for p in more_processing.glob("*.npz")))
+        more = _views(more_processing, sorted(p.stem for p in more_processing.glob("*.npz")), patch_stats)
         heads |= _solved_heads(train + more, f", + {len(more)} processing views")
 
     print("| head | fakes caught (140k) | reals flagged after " + " / ".join(STEPS) + " (worst source) | "
@@ -114,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="the caches of scripts/screen_branch_block.py extract")
     parser.add_argument("--more-processing", type=Path, help="the train-more-processing cache: refit with it too")
+    parser.add_argument("--patch-stats", action="store_true",
+                        help="features: also the mean and std of the patch tokens entering block 12")
     args = parser.parse_args(argv)
-    screen(args.folder, args.more_processing)
+    screen(args.folder, args.more_processing, args.patch_stats)
     return 0
 
 
