@@ -54,7 +54,7 @@ def _photo(head: Head, views: list[dict]) -> np.ndarray:
 
 
 def policy_threshold(labels: np.ndarray, logits: np.ndarray, sources: np.ndarray,
-               processed: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> float:
+                     processed: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> float:
     """The default's policy on the validation photos; with ``processed`` (step: (reals' logits, sources)), each
     source after each step held to it too, as a source of its own (``calibrate --processed-reals``)."""
     for step, (step_logits, step_sources) in (processed or {}).items():

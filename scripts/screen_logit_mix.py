@@ -22,7 +22,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from estimate_max_of_models import logit, rows_of
+from estimate_max_of_models import logit, paired, rows_of
 from screen_heads_processed import policy_threshold
 
 STEPS = ["jpeg:50", "resize:0.5", "blur:1"]
@@ -48,11 +48,8 @@ def score_processed(model: str, out: Path, splits: str) -> None:
 
 def _pairs(first: str, second: str, sources: dict[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(logit first, logit second, label, source) of the photos both evaluate CSVs scored."""
-    a, b = ({r["path"]: r for r in rows_of(f)} for f in (first, second))
-    paths = sorted(p for p in a if a[p]["p_fake"] and b.get(p, {}).get("p_fake"))
-    return (logit(np.array([float(a[p]["p_fake"]) for p in paths])),
-            logit(np.array([float(b[p]["p_fake"]) for p in paths])),
-            np.array([int(a[p]["label"] == "fake") for p in paths]), np.array([sources[p] for p in paths]))
+    p_first, p_second, fake, source = paired(first, second, sources)
+    return logit(p_first), logit(p_second), fake.astype(int), source
 
 
 def _processed(first: str, second: str, sources: dict[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
