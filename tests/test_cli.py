@@ -49,6 +49,19 @@ def test_evaluate_cli_writes_metrics_and_report(trained_run, tmp_path: Path):
         assert (out / name).is_file()
 
 
+def test_evaluating_a_bundled_model_writes_in_the_working_folder_not_the_package(tmp_path: Path, monkeypatch):
+    from deepfake_detector.models.bundled import bundled_model_dir
+
+    package = bundled_model_dir("fast")
+    before = sorted(p.name for p in package.iterdir())
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "fast", "--data", str(CROSS / "originals-1024"), "--quiet"]) == 0
+    report = (tmp_path / "fast-model" / "eval-all" / "report.html").read_text()
+    assert "Evaluation: fast on originals-1024" in report  # named as users call it, not by its training run
+    assert json.loads((tmp_path / "fast-model" / "eval-all" / "metrics.json").read_text())["n"] == 12
+    assert sorted(p.name for p in package.iterdir()) == before
+
+
 def test_predict_cli_files_folders_globs_and_bad_files(trained_run, tmp_path: Path):
     bad = tmp_path / "corrupt.jpg"
     bad.write_bytes(b"\xff\xd8\xff not really")

@@ -34,6 +34,10 @@ def test_demo_report_holds_both_models_measured_figures_and_the_papers(tmp_path)
         # Its row of the side-by-side table: name, test images, ROC-AUC (then the other metrics).
         assert f"<tr><td>{html.escape(model.label)}</td><td>{m['n']}</td><td>{m['roc_auc']:.4f} " in page
         assert html.escape(model.evaluation.report.relative_to(result.report.parent).as_posix()) in page
+    # The bundled model is named as users call it, and its "uncertain" share is in its row.
+    assert bundled.label == "fast (bundled)"
+    band = measured[1]["uncertain"]
+    assert f"<td>{band['uncertain_share']:.4f} <span class=\"ci\">" in page
     paper = paper_reference("seed-cnn")
     assert result.paper == paper
     # Beside the paper: counts at each model's stored threshold, then the paper's own.

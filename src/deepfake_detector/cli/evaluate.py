@@ -143,7 +143,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(default: the run's own saved splits, reported per source); a folder whose real/ and "
                         "fake/ hold videos is evaluated per video and per frame")
     p.add_argument("--split", help="train, valid, test or all (default: test if the dataset has one, else all)")
-    p.add_argument("--out", help="output folder (default <model>/eval-<split>, or <model>/eval-cross)")
+    p.add_argument("--out", help="output folder (default <model>/eval-<split>, or <model>/eval-cross; for "
+                   "a bundled model ./<name>-model/eval-...)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--faces", choices=FACE_MODES, default="auto",
                    help="as in predict (recorded in metrics.json): auto: score every detected face (max over faces), "

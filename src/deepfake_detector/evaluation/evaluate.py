@@ -34,6 +34,7 @@ from deepfake_detector.evaluation.shortcuts import run_shortcut_check, shortcuts
 from deepfake_detector.evaluation.summary import summarize
 from deepfake_detector.evaluation.uncertainty import stored_band
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.models.bundled import model_label, outputs_home
 from deepfake_detector.utils.atomic import write_csv, write_json
 from deepfake_detector.utils.owned import replaced_folder
 
@@ -173,11 +174,10 @@ def evaluate(model: str | Path | Detector, data: str | Path | list[str | Path] |
             raise DatasetError(f"{dataset.root}: every '{split_name}' image was used to choose the threshold; "
                                "evaluate on another split or dataset")
         found[0] = (dataset, split_name, kept)
-    name = detector.meta.name
+    name = model_label(detector.meta)
     names = dataset_names(sources)
     if out_dir is None:
-        out_dir = Path(detector.meta.path or ".") / (f"eval-{found[0][1]}" if len(sources) == 1
-                                                          else "eval-cross")
+        out_dir = outputs_home(detector.meta) / (f"eval-{found[0][1]}" if len(sources) == 1 else "eval-cross")
     final = Path(out_dir)
     # Written into a fresh folder, swapped in whole: a killed run never mixes old and new outputs.
     with replaced_folder(final, "evaluation", protect=sources) as tmp:
@@ -211,8 +211,8 @@ def _evaluate_run_splits(detector: Detector, split: str, out_dir: str | Path | N
     parts = read_splits(folder / SPLITS_FILE)
     if not parts.get(split):
         raise DatasetError(f"{folder / SPLITS_FILE}: the run has no '{split}' images; pass --data")
-    name = detector.meta.name
-    final = Path(out_dir) if out_dir is not None else folder / f"eval-{split}"
+    name = model_label(detector.meta)
+    final = Path(out_dir) if out_dir is not None else outputs_home(detector.meta) / f"eval-{split}"
     with replaced_folder(final, "evaluation") as tmp:
         result = evaluate_samples(detector, parts[split], tmp, title=f"Evaluation: {name}, {split} split",
                                   subtitle=f"{name} · the run's own {split} split (per source)",

@@ -42,6 +42,7 @@ from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.inference.verdict import VerdictRule
 from deepfake_detector.inference.video import VideoOptions, video_verdict
 from deepfake_detector.models.artifacts import write_meta
+from deepfake_detector.models.bundled import model_label, outputs_home
 from deepfake_detector.utils.atomic import write_csv, write_json
 from deepfake_detector.utils.owned import replaced_folder
 
@@ -237,7 +238,8 @@ def evaluate_videos(model: str | Path | Predictor | None, data: str | Path, out_
                     options: VideoOptions | None = None, set_threshold: str | None = None, batch_size: int = 32,
                     progress: bool = True, seed: int = 0, faces: str = "auto") -> Evaluation:
     """Evaluate ``model`` on the video set ``data`` (``real/``, ``fake/``), each video scored as ``predict`` does
-    with ``faces``; outputs in ``out_dir`` (default ``<model>/eval-videos``), swapped in whole.
+    with ``faces``; outputs in ``out_dir`` (default ``<model>/eval-videos``, ``./<name>-model/eval-videos`` for a
+    bundled model), swapped in whole.
 
     ``set_threshold`` (a policy: ``0.5``, ``youden``, ``eer``, ``fpr:0.05``, or ``"model"`` for the model's
     own): first choose the video threshold on ``data``, which must then be *validation* videos, and store it
@@ -246,8 +248,8 @@ def evaluate_videos(model: str | Path | Predictor | None, data: str | Path, out_
     # PyTorch fp32, as photos are evaluated: figures that do not depend on a CPU's bf16/int8 hardware
     predictor = model if isinstance(model, Predictor) else Detector.load(model)
     options = options or VideoOptions()
-    name = predictor.meta.name
-    final = Path(out_dir) if out_dir is not None else Path(predictor.meta.path or ".") / "eval-videos"
+    name = model_label(predictor.meta)
+    final = Path(out_dir) if out_dir is not None else outputs_home(predictor.meta) / "eval-videos"
     role = "validation: chose the video threshold" if set_threshold else "evaluation"
     with replaced_folder(final, "evaluation", protect=[data]) as tmp:
         scored = score_videos(predictor, data, options, batch_size, progress, faces)

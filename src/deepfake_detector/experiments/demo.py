@@ -23,14 +23,19 @@ from deepfake_detector.evaluation import Evaluation, evaluate
 from deepfake_detector.evaluation.paper import paper_reference
 from deepfake_detector.evaluation.plots import plot_roc
 from deepfake_detector.evaluation.report import beside_paper, rows_table
-from deepfake_detector.evaluation.summary import ROW_METRICS, headline_row
+from deepfake_detector.evaluation.summary import headline_row
 from deepfake_detector.inference.detector import Detector
+from deepfake_detector.models.bundled import model_label
 from deepfake_detector.models.meta import ModelMeta, TrainingInfo
 from deepfake_detector.training import TrainResult, train
 from deepfake_detector.utils.html_page import Html, plots_html, table, write_page
 from deepfake_detector.utils.owned import mark
 
 REPORT_FILE = "report.html"
+# The side-by-side columns: what a user asks first (at each model's stored point: fakes caught, reals flagged, how
+# often it answers "uncertain" and how often its confident verdicts are right), then threshold-free figures.
+DEMO_METRICS = ("roc_auc", "recall", "false_positive_rate", "uncertain_share", "confident_accuracy", "accuracy",
+                "balanced_accuracy", "average_precision", "eer", "tpr_at_fpr_1pct", "log_loss", "ece")
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,8 @@ def run_demo(data: str | Path | None, out_dir: str | Path, *, config: str | Path
     trained = train(cfg, out / cfg.name, overwrite=True, progress=progress)
     models = []
     for detector, role, eval_dir in ((Detector.load(trained.out_dir), "trained now", None),
-                                     (product, f"bundled '{bundled}'", out / f"{bundled}-model" / f"eval-{split}")):
-        name = detector.meta.name
+                                     (product, "bundled", out / f"{bundled}-model" / f"eval-{split}")):
+        name = model_label(detector.meta)
         models.append(DemoModel(f"{name} ({role})", _about(detector.meta),
                                 evaluate(detector, data_root, split=split, out_dir=eval_dir, progress=progress)))
     paper = paper_reference(cfg.paper)
@@ -87,8 +92,10 @@ def write_demo_report(path: str | Path, models: list[DemoModel], paper: dict | N
     body = ("<h2>The models</h2>" + about
             + f"<h2>The '{html.escape(first['split'])}' split, side by side</h2>"
               f"<p>{first['n']} images ({first['n_real']} real, {first['n_fake']} fake); threshold metrics at each "
-              "model's stored threshold, chosen on validation data only. 95% bootstrap intervals in brackets.</p>"
-            + rows_table(rows, "model", ROW_METRICS)
+              "model's stored threshold, chosen on validation data only; a model with an \"uncertain\" band (a dash "
+              "where it has none) answers neither real nor fake for the share shown. 95% bootstrap intervals in "
+              "brackets.</p>"
+            + rows_table(rows, "model", DEMO_METRICS)
             + plots_html([plot_roc(curves, path.parent / "roc.png")]))
     if paper:
         columns = {f"{m.label} at {m.evaluation.metrics['threshold']:.4f}": m.evaluation.metrics["at_selected"]

@@ -44,3 +44,23 @@ def bundled_model_dir(name: str = "default") -> Path:
         raise ModelLoadError(f"no {name} model is installed ({folder}); pass --model RUN_FOLDER "
                              "(a folder written by 'train')")
     return folder
+
+
+def bundled_name(folder: str | Path | None) -> str | None:
+    """Which model shipped in the package (``default``, ``fast``) ``folder`` is; None for any other folder."""
+    if folder is None:
+        return None
+    here = Path(folder).resolve()
+    return next((name for name, var in BUNDLED.items() if globals()[var].resolve() == here), None)
+
+
+def model_label(meta: ModelMeta) -> str:
+    """A model's name for people: a bundled model's name (``default``), else its run's."""
+    return bundled_name(meta.path) or meta.name
+
+
+def outputs_home(meta: ModelMeta) -> Path:
+    """Where a model's evaluations go unless told: its own folder, except for a model shipped in the package, whose
+    folder may be read-only and is replaced by every upgrade: ``./<name>-model`` in the working directory."""
+    name = bundled_name(meta.path)
+    return Path(f"{name}-model") if name else Path(meta.path or ".")

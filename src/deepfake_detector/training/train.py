@@ -8,6 +8,8 @@ trust and resume it: ``config.yaml`` (resolved), ``history.csv``, ``curves.png``
 from __future__ import annotations
 
 import dataclasses
+import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +125,11 @@ class RunCheckpoint(ModelCheckpoint):
         self.last_model_path = moved(self.last_model_path)
 
 
+def _not_an_advert(record: logging.LogRecord) -> bool:
+    """Lightning 2.6 prints a "💡 Tip" for its cloud logging service at every fit; a training log is no place for it."""
+    return not record.getMessage().startswith("💡")
+
+
 def _epochs_done(ckpt: Path) -> int:
     """How many epochs the run behind a Lightning end-of-epoch checkpoint trained (its ``epoch`` is 0-based)."""
     return int(torch.load(ckpt, map_location="cpu", weights_only=False, mmap=True)["epoch"]) + 1
@@ -136,13 +143,18 @@ def _fit_epochs(cfg: RunConfig, fit: FitPlan, history: HistoryCallback, ckpt: Pa
     callbacks: list[L.Callback] = [history, checkpoint, *fit.callbacks]
     if cfg.train.early_stopping_patience:
         callbacks.append(EarlyStopping("val_loss", patience=cfg.train.early_stopping_patience))
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_not_an_advert)
     trainer = L.Trainer(
         max_epochs=cfg.train.epochs, accelerator=cfg.train.accelerator, devices=cfg.train.devices,
         num_nodes=cfg.train.num_nodes, strategy=cfg.train.strategy, precision=cfg.train.precision,
         callbacks=callbacks, logger=False, enable_progress_bar=progress, enable_model_summary=progress,
         num_sanity_val_steps=0, default_root_dir=out,
     )
-    trainer.fit(fit.module, fit.train_loader, fit.val_loader, ckpt_path=ckpt)
+    with warnings.catch_warnings():
+        # Lightning 2.6 still builds torch's LeafSpec, deprecated in torch 2.14: its warning is not the user's to act on
+        warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+                                category=FutureWarning)
+        trainer.fit(fit.module, fit.train_loader, fit.val_loader, ckpt_path=ckpt)
     if not trainer.is_global_zero:
         return None
     if cfg.train.keep == "best" and checkpoint.best_model_path:
