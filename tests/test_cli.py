@@ -94,6 +94,9 @@ def test_predict_cli_files_folders_globs_and_bad_files(trained_run, tmp_path: Pa
     (["train", "--config", "configs/nope.yaml"], "config file not found"),
     (["evaluate", "/nonexistent/model", "--data", str(DATA_140K)], "/nonexistent/model: model not found"),
     (["predict", "--model", "/nonexistent/model", "x.jpg"], "model not found"),
+    (["calibrate", "fast"], "fast: calibrate rewrites the model folder it is given"),
+    (["evaluate", "default", "--data", str(DATA_140K), "--set-threshold", "youden"],
+     "default: --set-threshold rewrites the model folder"),
 ])
 def test_user_errors_are_one_line(args: list[str], message: str, capsys, tmp_path: Path):
     if args[0] == "train":

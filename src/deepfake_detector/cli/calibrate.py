@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from deepfake_detector.cli.common import positive_int
+from deepfake_detector.cli.common import positive_int, refuse_bundled
 from deepfake_detector.config import FACES_ONLY, FRAMINGS
 from deepfake_detector.errors import DeepfakeDetectorError
 from deepfake_detector.faces.modes import FACE_MODES
@@ -27,6 +27,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from deepfake_detector.evaluation import parse_policy
     from deepfake_detector.evaluation.operating_point import recalibrate
 
+    refuse_bundled(args.model, "calibrate")
     try:  # checked before the model loads
         if args.threshold is not None:
             parse_policy(args.threshold)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from deepfake_detector.errors import DeepfakeDetectorError
 from deepfake_detector.inference.engine_choice import BACKENDS
+from deepfake_detector.models.bundled import BUNDLED, bundled_model_dir
+
+
+def refuse_bundled(model: str | None, option: str) -> None:
+    """``option`` rewrites the model folder it is given: refused for a bundled model called by its name, whose folder
+    is the installed package's own (every user of it would get the change, and an upgrade would undo it)."""
+    if model in BUNDLED:
+        raise DeepfakeDetectorError(f"{model}: {option} rewrites the model folder it is given, and the bundled "
+                                    f"'{model}' model is part of the installed package; copy "
+                                    f"{bundled_model_dir(model)} and use the copy")
 
 
 def fmt(value: float | None) -> str:

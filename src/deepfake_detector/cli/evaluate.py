@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deepfake_detector.cli.common import add_video_options, fmt, positive_int, summary, video_options
+from deepfake_detector.cli.common import add_video_options, fmt, positive_int, refuse_bundled, summary, video_options
 from deepfake_detector.errors import DeepfakeDetectorError
 from deepfake_detector.faces.modes import FACE_MODES
 
@@ -27,6 +27,8 @@ def cmd_evaluate_videos(args: argparse.Namespace) -> int:
     if image_only or len(args.data) > 1:
         raise DeepfakeDetectorError(f"{args.data[0]}: a video folder is evaluated alone and without "
                                     f"{', '.join(image_only) or 'other --data sets'}")
+    if args.set_video_threshold is not None:
+        refuse_bundled(args.model, "--set-video-threshold")
     if args.set_video_threshold not in (None, MODEL_POLICY):
         try:
             parse_policy(args.set_video_threshold)
@@ -76,6 +78,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             parse_policy(args.set_threshold)
     except ValueError as exc:
         raise DeepfakeDetectorError(str(exc)) from None
+    if args.set_threshold is not None:
+        refuse_bundled(args.model, "--set-threshold")
     if args.temperature_scaling and args.set_threshold is None:
         raise DeepfakeDetectorError("--temperature-scaling needs --set-threshold (both use validation data)")
     # The shortcut check belongs to model selection: on the validation split unless --split says otherwise.
