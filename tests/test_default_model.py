@@ -110,3 +110,6 @@ def test_bundled_default_report_shows_what_each_region_scored(tmp_path: Path) ->
     assert f'face 1 <span class="{row["faces"][0]["label"]}-score">{row["faces"][0]["p_fake"]:.3f}</span>' in text
     assert 'whole photo <span class="' in text and f'{row["image_p_fake"]:.3f}</span>' in text
     assert "and the whole photo (this model's framing)" in text
+    assert "model default · " in text  # named as users call it, not by the package's folder
+    assert f'<span title="{photo}">{photo.name}</span><br><span class="ci">{photo.parent}</span>' in text
+    assert '">none found</span>' in text and "no provenance found: no Content Credentials" in text  # the hover

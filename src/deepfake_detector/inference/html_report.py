@@ -18,6 +18,7 @@ from deepfake_detector.inference.predictor import Predictor
 from deepfake_detector.inference.timeline import timeline_png
 from deepfake_detector.inference.verdict import FAKE, REAL, UNCERTAIN, VERDICTS, VerdictRule
 from deepfake_detector.inference.video import details_verdict, sampled_images, suspicious_faces
+from deepfake_detector.models.bundled import bundled_name
 from deepfake_detector.utils.html_page import Html, table, write_page
 
 THUMB = 192
@@ -27,7 +28,7 @@ th{cursor:pointer;user-select:none} th:after{content:" \\2195";color:#aaa} .fake
 .real{color:#1b7f3b;font-weight:bold} .uncertain{color:#b26a00;font-weight:bold}
 .fake-score{color:#b00020} .real-score{color:#1b7f3b} .uncertain-score{color:#b26a00}
 .regions{white-space:nowrap;text-align:left}
-td{vertical-align:middle;overflow-wrap:anywhere}</style>"""
+td{vertical-align:middle;overflow-wrap:anywhere} td .ci{font-size:.8em}</style>"""
 BOX_COLOURS = {FAKE: "#e0002a", REAL: "#18b04a", UNCERTAIN: "#f0a000"}  # red, green, amber
 # Click a header to sort by it (numbers numerically, text alphabetically); click again to reverse.
 _SORT_JS = """<script>document.querySelectorAll("table").forEach(function(t){
@@ -97,9 +98,23 @@ def _label(p: Prediction) -> Html:
     return Html(f'<span class="{p.label}">{p.label}</span>{by}')
 
 
-def _provenance(p: Prediction) -> str:
-    """What the file says about its origin, in the words of provenance/read.py; "not read" when off."""
-    return p.provenance["summary"] if p.provenance else "not read"
+def _provenance(p: Prediction) -> str | Html:
+    """What the file says about its origin, in the words of provenance/read.py; "not read" when off. Nothing found
+    (most files) is said in two words, the full sentence a hover away, so the rows that have some stand out."""
+    if not p.provenance:
+        return "not read"
+    if p.provenance["kind"] == "none":
+        return Html(f'<span title="{html.escape(p.provenance["summary"])}">none found</span>')
+    return p.provenance["summary"]
+
+
+def _file_cell(path: str | None) -> str | Html:
+    """The file's name, its folder below it in grey (the whole path a hover away): long paths stay readable."""
+    if not path:
+        return ""
+    where = Path(path)
+    return Html(f'<span title="{html.escape(path)}">{html.escape(where.name)}</span>'
+                f'<br><span class="ci">{html.escape(str(where.parent))}</span>')
 
 
 def _scored(name: str, p_fake: float, rule: VerdictRule) -> str:
@@ -129,7 +144,7 @@ def _row(p: Prediction, rule: VerdictRule, heatmap: Path | None, explain: bool) 
     else:
         thumb = video_cell(p) if p.video else _img_tag(with_boxes(p, rule), p.path)
     row = [thumb, *([_img_tag(Image.open(heatmap), "heatmap") if heatmap else Html("")] if explain else []),
-           p.path, p.p_fake, _label(p), regions_cell(p, rule), _provenance(p), p.error or p.warning or ""]
+           _file_cell(p.path), p.p_fake, _label(p), regions_cell(p, rule), _provenance(p), p.error or p.warning or ""]
     return row
 
 
@@ -165,7 +180,7 @@ def write_html_report(path: str | Path, predictions: list[Prediction], detector:
             + "Provenance: Content Credentials (C2PA) and generator metadata read from the file; a declaration of "
             + "AI generation labels it fake (by provenance), P(fake) stays the model's score. "
             + "Click a column header to sort.</p>" + table(header, rows) + _SORT_JS)
-    model = detector.meta.path or detector.meta.name
+    model = bundled_name(detector.meta.path) or detector.meta.path or detector.meta.name
     return write_page(path, "deepfake-detector predictions",
                       f"model {model} · engine {detector.engine} · decision {rule.describe(4)} · P(fake) per image",
                       body)
