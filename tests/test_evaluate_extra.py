@@ -29,7 +29,7 @@ def _model(path):
     return path
 
 
-def test_cross_dataset_and_robustness(tmp_path, tiny_dataset):
+def test_cross_dataset_and_robustness(tmp_path, tiny_dataset, capsys):
     other = shutil.copytree(tiny_dataset, tmp_path / "other")
     model = _model(tmp_path / "m")
     out = tmp_path / "ev"
@@ -52,6 +52,11 @@ def test_cross_dataset_and_robustness(tmp_path, tiny_dataset):
     assert worst["source"] == "all" and worst["false_positive_rate"] == pytest.approx(1 - metrics["specificity"])
     robust = list(csv.DictReader((out / "tiny" / "robustness.csv").open()))
     assert [r["perturbation"] for r in robust] == ["none", "jpeg:50", "noise:0.05"]
+    printed = capsys.readouterr().out  # the console too: one line per processing step and set
+    jpeg = robust[1]
+    assert printed.count("  processed jpeg:50 ") == 2
+    assert (f"  processed jpeg:50      roc_auc={float(jpeg['roc_auc']):.4f}  fakes caught={float(jpeg['recall']):.4f}  "
+            f"reals flagged={float(jpeg['false_positive_rate']):.4f}") in printed
     assert (out / "tiny" / "robustness.png").is_file() and (out / "tiny" / "reliability.png").is_file()
     report = (out / "tiny" / "report.html").read_text()
     assert "Robustness" in report and "at 0.5" in report and "Ranking and calibration" in report

@@ -96,8 +96,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _print_worst_and_band(m)
         if "shortcuts" in m:
             _print_shortcuts(m["shortcuts"])
+        _print_robustness(run.robustness)
     _print_outputs(result)
     return 0
+
+
+def _print_robustness(rows: list[dict]) -> None:
+    """One line per processing step (both classes alike), at the stored threshold and band; intervals in the CSV."""
+    for r in rows:
+        band = "" if r.get("uncertain_share") is None else f"  uncertain={r['uncertain_share']:.4f}"
+        caught = "" if not r["n_fake"] else f"  fakes caught={r['recall']:.4f}"
+        flagged = "" if not r["n_real"] else f"  reals flagged={r['false_positive_rate']:.4f}"
+        print(f"  processed {r['perturbation']:<12} roc_auc={fmt(r['roc_auc'])}{caught}{flagged}{band}")
 
 
 def _interval(ci: list[float] | None) -> str:
