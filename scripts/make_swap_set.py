@@ -11,6 +11,9 @@ size, JPEG ``--quality``), so the file's history is no evidence.
 
 ``--clips`` also writes ``clips/{real,fake}/`` H.264 clips (a slow zoom and pan over each photo, as
 ``make_video_set.py``) for the video path: a swap made once and filmed, so it moves with the frame.
+``--donor-px N`` pastes the donor's face at the resolution of a face-swap model's output (its face about N px wide,
+brought back to the photo's size), as autoencoder swaps (DeepFaceLab, the FaceForensics++ Deepfakes) make a
+64-256 px face and blend it into a sharper frame.
 ``--per-frame-clips`` writes ``clips-per-frame/{real,fake}/`` instead, as face-swap videos are made: the real
 clip is the target's (the same as in ``clips/real``), and each of its frames is swapped anew, the donor aligned on
 that frame's landmarks (the target's, carried through the zoom and pan, jittered by ``LANDMARK_JITTER_PX`` as a
@@ -54,6 +57,22 @@ def planned_targets(reals: list[Sample], n: int | None, seed: int) -> list[tuple
     return [(i, f"{reals[i].source}-{Path(reals[i].path).stem}", k % 2 == 1) for k, i in enumerate(chosen)]
 
 
+FACE_PER_EYE_GAP = 2.2  # a face's width in units of the distance between its eyes (MTCNN's first two points)
+
+
+def at_face_width(image: np.ndarray, landmarks: np.ndarray, face_px: int) -> np.ndarray:
+    """``image`` at the resolution where its face is ``face_px`` wide (down with area averaging, back up bicubic);
+    unchanged where the face is no wider than that already."""
+    face = FACE_PER_EYE_GAP * float(np.linalg.norm(landmarks[1] - landmarks[0]))
+    if face <= face_px:
+        return image
+    height, width = image.shape[:2]
+    scale = face_px / face
+    small = Image.fromarray(image).resize((max(8, round(width * scale)), max(8, round(height * scale))),
+                                          Image.Resampling.BOX)
+    return np.asarray(small.resize((width, height), Image.Resampling.BICUBIC))
+
+
 def per_frame_swap(frames: list[np.ndarray], boxes: list[tuple[float, ...]], target_points: np.ndarray,
                    donor: np.ndarray, donor_points: np.ndarray, rng: np.random.Generator,
                    seamless: bool) -> list[np.ndarray]:
@@ -68,7 +87,7 @@ def per_frame_swap(frames: list[np.ndarray], boxes: list[tuple[float, ...]], tar
 
 
 def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clips: bool, seed: int,
-             per_frame_clips: bool = False) -> int:
+             per_frame_clips: bool = False, donor_px: int | None = None) -> int:
     """Write ``out/{real,fake}/<stem>.jpg`` (and clips); the number of pairs."""
     reals = split_reals(run, split)
     detector = FaceDetector(min_face_px=32)
@@ -98,6 +117,8 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
         if j is None:
             continue
         donor, donor_points = photo(j)
+        if donor_px:
+            donor = at_face_width(donor, donor_points, donor_px)
         swap = swap_faces(target, target_points, donor, donor_points, pair_rng, seamless=seamless)
         for label, image in (("real", target), ("fake", swap.image)):
             picture = Image.fromarray(image)
@@ -138,16 +159,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", action="store_true", help="also write H.264 clips of every photo")
     parser.add_argument("--per-frame-clips", action="store_true",
                         help="also write clips whose every frame is swapped anew (clips-per-frame/)")
+    parser.add_argument("--donor-px", type=int, help="paste the donor's face at this width's resolution (a swap "
+                                                     "model's output size, e.g. 96; default: the donor as it is)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    out = (args.out or cache_dir() / "swaps" / f"{args.run.name}-{args.split}").expanduser().resolve()
+    name = f"{args.run.name}-{args.split}" + (f"-donor{args.donor_px}" if args.donor_px else "")
+    out = (args.out or cache_dir() / "swaps" / name).expanduser().resolve()
     if out == REPO or REPO in out.parents:
         print(f"error: {out}: inside the repository; the swaps derive from non-commercial data", file=sys.stderr)
         return 2
     if not (args.run / SPLITS_FILE).is_file():
         print(f"error: {args.run}: no {SPLITS_FILE} (is it a run folder?)", file=sys.stderr)
         return 2
-    pairs = make_set(args.run, args.split, out, args.n, args.quality, args.clips, args.seed, args.per_frame_clips)
+    pairs = make_set(args.run, args.split, out, args.n, args.quality, args.clips, args.seed, args.per_frame_clips,
+                     args.donor_px)
     print(f"{out}: {pairs} real + {pairs} swapped photos from the {args.split} split of {args.run}"
           + (" (and clips)" if args.clips or args.per_frame_clips else ""))
     return 0

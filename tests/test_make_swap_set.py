@@ -59,3 +59,18 @@ def test_every_frame_is_swapped_anew_inside_the_face_only(scripts) -> None:
         assert xs.min() > x0 - reach and xs.max() < x1 + reach and ys.min() > y0 - reach and ys.max() < y1 + reach
     assert not np.array_equal(changed[0], changed[1])  # a fresh mask each frame: the pasted face flickers
     assert all(np.array_equal(a, b) for a, b in zip(swapped(0), fakes, strict=True))  # seeded
+
+
+def test_a_donor_at_a_swap_models_resolution_loses_detail_but_not_its_size(scripts) -> None:
+    swap_set, _ = scripts
+    donor = np.asarray(Image.open(PHOTOS[1]).convert("RGB"))
+    points = np.array(FaceDetector(min_face_px=32).detect(donor)[0].landmarks)
+    face = swap_set.FACE_PER_EYE_GAP * np.linalg.norm(points[1] - points[0])
+
+    def detail(image: np.ndarray) -> float:  # high frequencies: the mean absolute difference of neighbours
+        return float(np.abs(np.diff(image.astype(float), axis=1)).mean())
+
+    soft, softer = swap_set.at_face_width(donor, points, 96), swap_set.at_face_width(donor, points, 48)
+    assert soft.shape == softer.shape == donor.shape
+    assert detail(softer) < detail(soft) < detail(donor)
+    assert swap_set.at_face_width(donor, points, int(face) + 1) is donor  # already that coarse: left as it is
