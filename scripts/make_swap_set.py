@@ -11,6 +11,9 @@ size, JPEG ``--quality``), so the file's history is no evidence.
 
 ``--clips`` also writes ``clips/{real,fake}/`` H.264 clips (a slow zoom and pan over each photo, as
 ``make_video_set.py``) for the video path: a swap made once and filmed, so it moves with the frame.
+``--wide-clips`` writes ``clips-wide/{real,fake}/``: the same clips as a wider shot, each frame shown at
+WIDE_PHOTO_PX px tall inside a WIDE_FRAME frame (a face ~120 px wide, as in a 360p interview shot), then encoded:
+face detection in a larger frame, an upscaled crop and H.264 on a small face, as real deepfake videos go.
 ``--donor-px N`` pastes the donor's face at the resolution of a face-swap model's output (its face about N px wide,
 brought back to the photo's size), as autoencoder swaps (DeepFaceLab, the FaceForensics++ Deepfakes) make a
 64-256 px face and blend it into a sharper frame.
@@ -57,6 +60,8 @@ def planned_targets(reals: list[Sample], n: int | None, seed: int) -> list[tuple
     return [(i, f"{reals[i].source}-{Path(reals[i].path).stem}", k % 2 == 1) for k, i in enumerate(chosen)]
 
 
+WIDE_FRAME = (640, 360)  # width, height of a --wide-clips frame
+WIDE_PHOTO_PX = 180  # the photo's height inside it
 FACE_PER_EYE_GAP = 2.2  # a face's width in units of the distance between its eyes (MTCNN's first two points)
 
 
@@ -73,6 +78,20 @@ def at_face_width(image: np.ndarray, landmarks: np.ndarray, face_px: int) -> np.
     return np.asarray(small.resize((width, height), Image.Resampling.BICUBIC))
 
 
+def wide_shot(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Each frame shrunk to WIDE_PHOTO_PX tall, left of centre on a plain grey WIDE_FRAME background."""
+    width, height = WIDE_FRAME
+    shown = []
+    for frame in frames:
+        small = Image.fromarray(frame)
+        small = small.resize((round(small.width * WIDE_PHOTO_PX / small.height), WIDE_PHOTO_PX),
+                             Image.Resampling.LANCZOS)
+        canvas = Image.new("RGB", WIDE_FRAME, (118, 118, 118))
+        canvas.paste(small, (width // 3 - small.width // 2, (height - small.height) // 2))
+        shown.append(np.asarray(canvas))
+    return shown
+
+
 def per_frame_swap(frames: list[np.ndarray], boxes: list[tuple[float, ...]], target_points: np.ndarray,
                    donor: np.ndarray, donor_points: np.ndarray, rng: np.random.Generator,
                    seamless: bool) -> list[np.ndarray]:
@@ -87,7 +106,7 @@ def per_frame_swap(frames: list[np.ndarray], boxes: list[tuple[float, ...]], tar
 
 
 def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clips: bool, seed: int,
-             per_frame_clips: bool = False, donor_px: int | None = None) -> int:
+             per_frame_clips: bool = False, donor_px: int | None = None, wide_clips: bool = False) -> int:
     """Write ``out/{real,fake}/<stem>.jpg`` (and clips); the number of pairs."""
     reals = split_reals(run, split)
     detector = FaceDetector(min_face_px=32)
@@ -100,7 +119,7 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
             points[i] = np.array(faces[0].landmarks) if faces else None
         return image, points[i]
 
-    clip_folders = ("clips",) * clips + ("clips-per-frame",) * per_frame_clips
+    clip_folders = ("clips",) * clips + ("clips-per-frame",) * per_frame_clips + ("clips-wide",) * wide_clips
     for folder in ("real", "fake", *(f"{c}/{label}" for c in clip_folders for label in ("real", "fake"))):
         (out / folder).mkdir(parents=True, exist_ok=True)
     for i, stem, seamless in planned_targets(reals, n, seed):
@@ -122,9 +141,11 @@ def make_set(run: Path, split: str, out: Path, n: int | None, quality: int, clip
         swap = swap_faces(target, target_points, donor, donor_points, pair_rng, seamless=seamless)
         for label, image in (("real", target), ("fake", swap.image)):
             picture = Image.fromarray(image)
+            filmed = ken_burns(_even(picture), CLIP_FRAMES, _clip_rng(stem, label)) if clips or wide_clips else []
             if clips:
-                write_h264(out / "clips" / label / f"{stem}.mp4", ken_burns(_even(picture), CLIP_FRAMES,
-                                                                             _clip_rng(stem, label)))
+                write_h264(out / "clips" / label / f"{stem}.mp4", filmed)
+            if wide_clips:
+                write_h264(out / "clips-wide" / label / f"{stem}.mp4", wide_shot(filmed))
             tmp = out / label / f".{stem}.jpg.tmp"
             picture.save(tmp, format="JPEG", quality=quality)
             tmp.replace(out / label / f"{stem}.jpg")
@@ -159,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", action="store_true", help="also write H.264 clips of every photo")
     parser.add_argument("--per-frame-clips", action="store_true",
                         help="also write clips whose every frame is swapped anew (clips-per-frame/)")
+    parser.add_argument("--wide-clips", action="store_true",
+                        help="also write the clips as a wider shot, the face ~120 px in a 640x360 frame (clips-wide/)")
     parser.add_argument("--donor-px", type=int, help="paste the donor's face at this width's resolution (a swap "
                                                      "model's output size, e.g. 96; default: the donor as it is)")
     parser.add_argument("--seed", type=int, default=0)
@@ -172,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.run}: no {SPLITS_FILE} (is it a run folder?)", file=sys.stderr)
         return 2
     pairs = make_set(args.run, args.split, out, args.n, args.quality, args.clips, args.seed, args.per_frame_clips,
-                     args.donor_px)
+                     args.donor_px, args.wide_clips)
     print(f"{out}: {pairs} real + {pairs} swapped photos from the {args.split} split of {args.run}"
-          + (" (and clips)" if args.clips or args.per_frame_clips else ""))
+          + (" (and clips)" if args.clips or args.per_frame_clips or args.wide_clips else ""))
     return 0
 
 

@@ -74,3 +74,15 @@ def test_a_donor_at_a_swap_models_resolution_loses_detail_but_not_its_size(scrip
     assert soft.shape == softer.shape == donor.shape
     assert detail(softer) < detail(soft) < detail(donor)
     assert swap_set.at_face_width(donor, points, int(face) + 1) is donor  # already that coarse: left as it is
+
+
+def test_a_wide_shot_shows_each_frame_small_inside_a_larger_one(scripts) -> None:
+    swap_set, video = scripts
+    frames = video.ken_burns(Image.open(PHOTOS[0]).convert("RGB"), 2, np.random.default_rng(0))
+    shots = swap_set.wide_shot(frames)
+    width, height = swap_set.WIDE_FRAME
+    assert [s.shape for s in shots] == [(height, width, 3)] * 2
+    differs = (shots[0] != shots[0][0, 0]).any(axis=2)  # what is not the grey background: the photo
+    ys, xs = np.nonzero(differs)
+    assert ys.max() - ys.min() + 1 == swap_set.WIDE_PHOTO_PX and xs.max() < width // 2  # that tall, left of centre
+    assert not np.array_equal(shots[0], shots[1])  # the zoom and pan carry through
