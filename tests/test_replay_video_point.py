@@ -39,3 +39,30 @@ def test_the_csvs_are_read_as_evaluate_writes_them(replay, tmp_path: Path) -> No
                           ["broken.mp4", "fake", ""]])
     fake, p_fake = replay.labels_and_scores(str(path))
     assert fake.tolist() == [False, True] and p_fake.tolist() == [0.2, 0.9]  # an unreadable clip has no score
+
+
+def _write_predictions(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerows([["path", "label", "p_fake"], *rows])
+
+
+def test_a_pooled_set_is_also_judged_set_by_set(replay, tmp_path: Path) -> None:
+    path = tmp_path / "predictions.csv"
+    _write_predictions(path, [("/pool/real/gen/a.mp4", "real", "0.1"), ("/pool/fake/gen/b.mp4", "fake", "0.9"),
+                              ("/pool/real/wide/a.mp4", "real", "0.7"), ("/pool/fake/wide/c.mp4", "fake", "0.8")])
+    sets = replay.by_set(str(path))
+    assert sorted(sets) == ["all", "gen", "wide"]
+    assert sets["gen"][1].tolist() == [0.1, 0.9] and sets["wide"][0].tolist() == [False, True]
+    assert len(sets["all"][1]) == 4
+    plain = tmp_path / "plain.csv"  # one set: no breakdown
+    _write_predictions(plain, [("/set/real/a.mp4", "real", "0.1"), ("/set/fake/b.mp4", "fake", "0.9")])
+    assert list(replay.by_set(str(plain))) == ["all"]
+
+
+def test_the_photo_point_is_the_models_own(replay) -> None:
+    from deepfake_detector.models.bundled import bundled_model_dir, read_meta
+
+    meta = read_meta(bundled_model_dir("default"))
+    threshold, band = replay.photo_point("default")
+    assert threshold == meta.threshold and (band.low, band.high) == (meta.uncertain.low, meta.uncertain.high)
