@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from deepfake_detector.evaluation.thresholds import choose_threshold
 from deepfake_detector.evaluation.uncertainty import UncertainBand, choose_band, stored_band
@@ -55,6 +56,16 @@ def judged(fake: np.ndarray, p_fake: np.ndarray, band: UncertainBand) -> dict[st
             "uncertain": float(uncertain.mean()), "confident_right": float(right.sum() / max(1, (~uncertain).sum()))}
 
 
+def at_threshold(fake: np.ndarray, p_fake: np.ndarray, threshold: float) -> dict[str, float | int | None]:
+    """The threshold alone, as ``evaluate`` reports it beside the band: ROC-AUC, TPR, FPR and the four counts."""
+    called = p_fake >= threshold
+    return {"roc_auc": float(roc_auc_score(fake, p_fake)) if 0 < fake.sum() < len(fake) else None,
+            "tpr": float(called[fake].mean()) if fake.any() else float("nan"),
+            "fpr": float(called[~fake].mean()) if (~fake).any() else float("nan"),
+            "tp": int((called & fake).sum()), "tn": int((~called & ~fake).sum()),
+            "fp": int((called & ~fake).sum()), "fn": int((~called & fake).sum())}
+
+
 def photo_point(model: str) -> tuple[float, UncertainBand]:
     """A model's photo threshold and band (no band: an empty one at the threshold)."""
     meta = read_meta(bundled_model_dir(model) if model in BUNDLED else model)
@@ -62,9 +73,12 @@ def photo_point(model: str) -> tuple[float, UncertainBand]:
     return meta.threshold, stored_band(meta) or empty
 
 
-def line(name: str, r: dict[str, float | int]) -> str:
+def line(name: str, r: dict[str, float | int], t: dict[str, float | int | None]) -> str:
+    auc = "-" if t["roc_auc"] is None else f"{t['roc_auc']:.4f}"
     return (f"  {name}: {r['real_flagged']} of {r['n_real']} real flagged, fakes caught {r['fakes_caught']:.3f}, "
-            f"uncertain {r['uncertain']:.3f}, confident right {r['confident_right']:.3f}")
+            f"uncertain {r['uncertain']:.3f}, confident right {r['confident_right']:.3f} | ROC-AUC {auc}, "
+            f"threshold alone TPR {t['tpr']:.3f} FPR {t['fpr']:.3f} "
+            f"(TP/TN/FP/FN {t['tp']}/{t['tn']}/{t['fp']}/{t['fn']})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{title}: threshold {threshold:.4f}, band {band.low:.4f}-{band.high:.4f}")
         for role, path in (("valid", args.valid), *(("other", p) for p in args.others)):
             for name, clips in by_set(path).items():
-                print(line(f"{role} {path}" if name == "all" else f"    {name}", judged(*clips, band)))
+                print(line(f"{role} {path}" if name == "all" else f"    {name}", judged(*clips, band),
+                           at_threshold(*clips, threshold)))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from deepfake_detector.data.blending import swap_faces
 from deepfake_detector.faces.detect import FaceDetector
 
 from .conftest import DATA_140K
@@ -86,3 +87,25 @@ def test_a_wide_shot_shows_each_frame_small_inside_a_larger_one(scripts) -> None
     ys, xs = np.nonzero(differs)
     assert ys.max() - ys.min() + 1 == swap_set.WIDE_PHOTO_PX and xs.max() < width // 2  # that tall, left of centre
     assert not np.array_equal(shots[0], shots[1])  # the zoom and pan carry through
+
+
+def test_the_bundled_default_tells_a_wide_shot_swap_from_its_real_target(scripts, tmp_path: Path) -> None:
+    """The video path on a swapped clip, as users get it: the default model at its stored video point, two test
+    photos (never used to choose it) filmed as a wide shot, one with the other's face pasted in."""
+    from deepfake_detector.inference.detector import Detector
+    from deepfake_detector.inference.video import VideoOptions
+
+    swap_set, video = scripts
+    reals = sorted((DATA_140K / "real_vs_fake" / "real-vs-fake" / "test" / "real").glob("*.jpg"))[:2]
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in reals]
+    detector = FaceDetector(min_face_px=32)
+    (target, donor), points = images, [np.array(detector.detect(im)[0].landmarks) for im in images]
+    swap = swap_faces(target, points[0], donor, points[1], np.random.default_rng(0)).image
+    clips = {}
+    for label, image in (("real", target), ("fake", swap)):
+        frames = video.ken_burns(Image.fromarray(image), 4, np.random.default_rng(0))  # the same camera for both
+        video.write_h264(clips.setdefault(label, tmp_path / f"{label}.mp4"), swap_set.wide_shot(frames))
+    real, fake = Detector.load("default").predict([clips["real"], clips["fake"]], progress=False,
+                                                  video=VideoOptions(frames=4))
+    assert real.video["threshold_from"] == fake.video["threshold_from"] == "video validation"
+    assert fake.p_fake > real.p_fake and fake.label != "real" and real.label != "fake"

@@ -66,3 +66,11 @@ def test_the_photo_point_is_the_models_own(replay) -> None:
     meta = read_meta(bundled_model_dir("default"))
     threshold, band = replay.photo_point("default")
     assert threshold == meta.threshold and (band.low, band.high) == (meta.uncertain.low, meta.uncertain.high)
+
+
+def test_the_threshold_alone_counts_as_evaluate_does(replay) -> None:
+    fake = np.array([False, False, True, True])
+    t = replay.at_threshold(fake, np.array([0.2, 0.8, 0.7, 0.9]), 0.75)
+    assert (t["tp"], t["tn"], t["fp"], t["fn"]) == (1, 1, 1, 1) and t["tpr"] == t["fpr"] == 0.5
+    assert t["roc_auc"] == pytest.approx(0.75)  # 3 of the 4 real/fake pairs ranked right
+    assert replay.at_threshold(fake[:2], np.array([0.2, 0.8]), 0.5)["roc_auc"] is None  # one class: no ranking
