@@ -38,10 +38,9 @@ def by_set(path: str) -> dict[str, Clips]:
         rows = [r for r in csv.DictReader(f) if r["p_fake"]]
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
-        parts = Path(r["path"]).parts
-        below = parts.index(r["label"]) + 1 if r["label"] in parts else len(parts)
-        if below < len(parts) - 1:
-            groups[parts[below]].append(r)
+        *_, class_dir, folder, _ = ("", "", *Path(r["path"]).parts)
+        if class_dir == r["label"]:  # real/<set>/clip.mp4
+            groups[folder].append(r)
     sets = {"all": rows, **(groups if len(groups) > 1 else {})}
     return {name: (np.array([r["label"] == "fake" for r in clips]), np.array([float(r["p_fake"]) for r in clips]))
             for name, clips in sets.items()}
