@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -13,6 +16,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DEEPFAKE_DETECTOR_SHARED", REPO.parent / "shared"))
 DATA_140K = SHARED / "data" / "140k"
 CROSS = SHARED / "data" / "cross"
+
+
+def scripts_imported(*names: str) -> Iterator[tuple[ModuleType, ...]]:
+    """A fixture's body: the repository's ``scripts/NAME.py`` modules, imported with ``scripts/`` on the path (they
+    import their siblings) for as long as the fixture lives."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(REPO / "scripts"))
+        yield tuple(importlib.import_module(name) for name in names)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import numpy as np
@@ -12,17 +11,14 @@ from PIL import Image
 from deepfake_detector.data.blending import swap_faces
 from deepfake_detector.faces.detect import FaceDetector
 
-from .conftest import DATA_140K
+from .conftest import DATA_140K, scripts_imported
 
-REPO = Path(__file__).resolve().parents[1]
 PHOTOS = sorted((DATA_140K / "real_vs_fake" / "real-vs-fake" / "valid" / "real").glob("*.jpg"))[:2]
 
 
 @pytest.fixture(scope="module")
 def scripts():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(REPO / "scripts"))  # make_swap_set imports its sibling make_video_set
-        yield importlib.import_module("make_swap_set"), importlib.import_module("make_video_set")
+    yield from scripts_imported("make_swap_set", "make_video_set")
 
 
 def test_a_clip_shows_the_views_its_boxes_name_and_carries_points_into_them(scripts) -> None:

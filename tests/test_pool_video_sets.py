@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import scripts_imported
 
 
 @pytest.fixture(scope="module")
 def pooling():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(REPO / "scripts"))
-        yield importlib.import_module("pool_video_sets")
+    for (module,) in scripts_imported("pool_video_sets"):
+        yield module
 
 
 def _video_set(folder: Path, real: list[str], fake: list[str]) -> Path:

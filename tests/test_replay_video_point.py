@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +10,13 @@ import pytest
 
 from deepfake_detector.evaluation.uncertainty import UncertainBand
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import scripts_imported
 
 
 @pytest.fixture(scope="module")
 def replay():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(REPO / "scripts"))
-        yield importlib.import_module("replay_video_point")
+    for (module,) in scripts_imported("replay_video_point"):
+        yield module
 
 
 def test_a_known_band_judges_known_clips(replay) -> None:
